@@ -25,7 +25,7 @@ from pathlib import Path
 
 from amaranth.lib import wiring
 
-__all__ = ["REPO", "BUILD", "VERILATOR_WAIVERS", "MIN_VERILATOR", "verilog_text", "write_if_changed",
+__all__ = ["REPO", "BUILD", "VERILATOR_WAIVERS", "MIN_VERILATOR", "verilog_text", "write_if_changed", "synth_component",
            "generate", "verilator_env", "verilator_version", "lint", "synth", "register"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -204,20 +204,25 @@ def synth_verilog(path: Path, top: str, out_dir: Path) -> dict:
     }
 
 
+def synth_component(component: wiring.Component, name: str, out_dir: Path = BUILD / "synth") -> dict:
+    """Synthesise one component as top module ``name``; cached in ``out_dir/<name>.json`` per Verilog hash."""
+    out_dir = Path(out_dir)
+    path = out_dir / f"{name}.v"
+    write_if_changed(path, verilog_text(component, name))
+    cache = out_dir / f"{name}.json"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        if cached.get("verilog_sha256") == digest:
+            return cached
+    result = synth_verilog(path, name, out_dir)
+    write_if_changed(cache, json.dumps(result, indent=2) + "\n")
+    return result
+
+
 def synth(names=None, out_dir: Path = BUILD / "synth") -> dict[str, dict]:
-    """Synthesise each block; cached per Verilog hash in ``out_dir/<block>.json``; writes ``summary.md``."""
-    results = {}
-    for name, path in generate(names).items():
-        cache = Path(out_dir) / f"{name}.json"
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if cache.exists():
-            cached = json.loads(cache.read_text())
-            if cached.get("verilog_sha256") == digest:
-                results[name] = cached
-                continue
-        result = synth_verilog(path, name, Path(out_dir))
-        write_if_changed(cache, json.dumps(result, indent=2) + "\n")
-        results[name] = result
+    """Synthesise each block of :data:`BLOCKS` (default configuration); writes ``out_dir/summary.md``."""
+    results = {name: synth_component(factory(), name, out_dir) for name, factory in _blocks(names).items()}
     lines = ["| block | cells | longest path (cells) |", "|---|---|---|"]
     lines += [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
     write_if_changed(Path(out_dir) / "summary.md", "\n".join(lines) + "\n")

@@ -3,36 +3,10 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from hw.bitcounter import BitCounter
 from model.bitcounter import RowStream, binary_dot, count_width, random_stream, ref_bitcounter
-
-
-def rtl_bitcounter(dut: BitCounter, stream: RowStream):
-    """Drive ``stream`` one row per cycle; return the group totals and the cycle of each ``count_valid``."""
-    rows = stream.packed()
-    totals, out_cycles = [], []
-
-    async def bench(ctx):
-        for t in range(len(stream) + dut.latency + 2):
-            if t < len(stream):
-                ctx.set(dut.bits, rows[t])
-                ctx.set(dut.valid, int(stream.valid[t]))
-                ctx.set(dut.first, int(stream.first[t]))
-                ctx.set(dut.last, int(stream.last[t]))
-            else:
-                ctx.set(dut.valid, 0)
-            await ctx.tick()
-            if ctx.get(dut.count_valid):
-                totals.append(ctx.get(dut.count))
-                out_cycles.append(t)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    return totals, out_cycles
+from scripts.rtlsim import rtl_bitcounter
 
 
 @pytest.mark.parametrize("width,max_rows,lps", [(1, 4, 1), (8, 16, 1), (13, 8, 2), (64, 32, 2), (256, 8, 3)])
