@@ -25,6 +25,9 @@ def pytest_addoption(parser):
 def _base_seed(config) -> int:
     if not hasattr(config, "_mram_seed"):
         seed = config.getoption("--seed")
+        workerinput = getattr(config, "workerinput", None)
+        if seed is None and workerinput is not None:  # a pytest-xdist worker: the controller's seed
+            seed = workerinput.get("mram_seed")
         if seed is None and os.environ.get("MRAM_SEED"):
             try:
                 seed = int(os.environ["MRAM_SEED"])
@@ -34,6 +37,11 @@ def _base_seed(config) -> int:
             seed = random.SystemRandom().randrange(2**31)
         config._mram_seed = seed
     return config._mram_seed
+
+
+def pytest_configure_node(node):
+    """pytest-xdist hook: hand the controller's base seed to each worker."""
+    node.workerinput["mram_seed"] = _base_seed(node.config)
 
 
 def pytest_report_header(config):

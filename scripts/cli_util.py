@@ -1,0 +1,92 @@
+"""Shared value parsers for command-line options (times with units, probabilities, temperatures, fractions).
+
+Each parser takes the option text and the option's name and returns an SI float, or raises
+:class:`ValueError` naming the option and the allowed values (``scripts.cli.main`` turns that into
+``error: ...`` and exit status 2). Use them inside a command's ``func``::
+
+    retention_s = parse_duration(args.retention, "--retention")
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["DURATION_UNITS_S", "parse_duration", "parse_probability", "parse_temperature", "parse_fraction",
+           "format_duration"]
+
+#: Accepted time units and their length in seconds (year = Julian year, 365.25 days).
+DURATION_UNITS_S = {
+    "ps": 1e-12, "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0,
+    "min": 60.0, "h": 3600.0, "d": 86400.0, "y": 365.25 * 86400.0,
+}
+_ALIASES = {"sec": "s", "second": "s", "seconds": "s", "hour": "h", "hours": "h", "day": "d", "days": "d",
+            "yr": "y", "year": "y", "years": "y", "mins": "min", "minute": "min", "minutes": "min"}
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
+
+
+def _split(text: str, name: str, what: str) -> tuple[float, str]:
+    m = _NUMBER_UNIT.match(str(text))
+    if not m:
+        raise ValueError(f"{name} must be {what}, got {text!r}")
+    return float(m.group(1)), (m.group(2) or "")
+
+
+def parse_duration(text: str, name: str = "duration", allow_zero: bool = False) -> float:
+    """Seconds from ``"3s"``, ``"10ms"``, ``"1.5 ns"``, ``"3y"`` (a bare number means seconds).
+
+    Units: ps, ns, us (µs), ms, s, min, h, d, y (= 365.25 d). The value must be > 0 (>= 0 with
+    ``allow_zero``) and finite.
+    """
+    units = ", ".join(DURATION_UNITS_S)
+    value, unit = _split(text, name, f"a time with a unit ({units}), e.g. 3s or 10ms")
+    unit = _ALIASES.get(unit.lower(), unit.lower())
+    if unit and unit not in DURATION_UNITS_S:
+        raise ValueError(f"{name}: unknown time unit {unit!r} in {text!r}; allowed units: {units}")
+    seconds = value * DURATION_UNITS_S.get(unit, 1.0)
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        rng = "[0, inf)" if allow_zero else "(0, inf)"
+        raise ValueError(f"{name} must be a time in {rng}, got {text!r}")
+    return seconds
+
+
+def parse_probability(text: str, name: str = "probability") -> float:
+    """A probability strictly inside (0, 1), e.g. ``"1e-9"``."""
+    try:
+        p = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in (0, 1), got {text!r}") from None
+    if not 0 < p < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {text!r}")
+    return p
+
+
+def parse_temperature(text: str, name: str = "temperature") -> float:
+    """Kelvin from ``"393"``, ``"393K"`` or ``"120C"`` / ``"-20°C"``; must be > 0 K."""
+    value, unit = _split(text, name, "a temperature such as 393K or 120C")
+    unit = unit.replace("°", "").upper()
+    if unit not in ("", "K", "C"):
+        raise ValueError(f"{name}: unknown temperature unit {unit!r} in {text!r}; use K or C")
+    kelvin = value + 273.15 if unit == "C" else value
+    if not math.isfinite(kelvin) or kelvin <= 0:
+        raise ValueError(f"{name} must be above 0 K, got {text!r} ({kelvin:g} K)")
+    return kelvin
+
+
+def parse_fraction(text: str, name: str = "fraction", upper: float = 1.0) -> float:
+    """A fraction in [0, ``upper``) from ``"0.021"`` or ``"2.1%"``."""
+    value, unit = _split(text, name, "a fraction such as 0.021 or 2.1%")
+    if unit not in ("", "%"):
+        raise ValueError(f"{name} must be a fraction such as 0.021 or 2.1%, got {text!r}")
+    frac = value / 100 if unit == "%" else value
+    if not 0 <= frac < upper:
+        raise ValueError(f"{name} must be in [0, {upper:g}) (i.e. [0, {upper * 100:g}%)), got {text!r}")
+    return frac
+
+
+def format_duration(seconds: float) -> str:
+    """Human-readable time: the largest unit from :data:`DURATION_UNITS_S` that keeps the value >= 1."""
+    for unit in ("y", "d", "h", "min", "s", "ms", "us", "ns", "ps"):
+        if abs(seconds) >= DURATION_UNITS_S[unit]:
+            return f"{seconds / DURATION_UNITS_S[unit]:.4g} {unit}"
+    return f"{seconds:.4g} s"
