@@ -43,6 +43,7 @@ VERILATOR_WAIVERS = {
     "UNOPTFLAT": "combinational loops through different bits of one flattened vector (not real loops)",
     "UNUSEDSIGNAL": "Yosys keeps the carry bits of truncated sums and named wires whose uses it rewired "
                     "(e.g. `total` in the bitcounter); unused logic is removed by synthesis anyway",
+    "DECLFILENAME": "Amaranth writes a block's submodules into the block's one file as `top.sub` modules",
     "PROCASSINIT": "Amaranth declares registers with their reset value as initialiser (`reg r = 0;`) and "
                    "assigns them in `always @(posedge clk)`: the initial value is the intended power-on state",
 }

@@ -37,7 +37,7 @@ async def monitor(dut, scoreboard: Scoreboard, out_cycles: list, cycles: int) ->
     for t in range(cycles):
         await RisingEdge(dut.clk)
         if dut.count_valid.value:
-            scoreboard.add(int(dut.count.value))
+            scoreboard.add(dut.count.value.to_unsigned())
             out_cycles.append(t)
 
 

@@ -1,0 +1,284 @@
+"""The small digits CNN of the bit-error experiment, run in numpy (no torch).
+
+The weights were trained by ``scripts/train_digits_cnn.py`` (PyTorch, scikit-learn's ``load_digits``,
+fixed seed) and are committed as ``model/data/digits_cnn.npz`` with a JSON of metadata next to it.
+Network (float32 arithmetic throughout)::
+
+    x (N, 1, 8, 8) = load_digits().images / 16
+    conv1 3x3, 1->8, pad 1 -> ReLU -> maxpool 2      (8x8 -> 4x4)
+    conv2 3x3, 8->16, pad 1 -> ReLU -> maxpool 2     (4x4 -> 2x2)
+    flatten (C, H, W order, 64) -> fc1 64->32 -> ReLU -> fc2 32->10 logits
+
+Weight storage formats (:meth:`DigitsCNN.quantized`):
+
+``"float32"``
+    the trained weights as they are.
+``"bf16"``
+    every parameter (weights and biases) rounded to BF16 with round-to-nearest-even (ml_dtypes, the
+    same rounding as torch's ``.to(torch.bfloat16)``; the npz holds torch's BF16 bit patterns so the
+    tests check this bit-exactly). STT-AI (stt-ai-mishty-sadi.txt, Section V-F) is BF16 hardware, so this
+    is the format whose bits the MRAM holds. Arithmetic stays float32: the BF16 values are exact in
+    float32; we model the *storage* of the weights, not the MAC datapath's rounding.
+``"int8"``
+    symmetric per-tensor int8: ``q = clip(round(w / s), -127, 127)``, ``s = max|w| / 127``, for weights
+    and biases alike (a simplification: real int8 pipelines keep int32 biases); the scales are float32
+    and are assumed stored error-free (they are a handful of registers, not the MRAM array).
+
+Non-finite values: a bit flip in a BF16 exponent can make a weight ``inf``/``NaN`` (or ~1e38, which
+overflows). :meth:`DigitsCNN.predict` returns ``-1`` (always wrong) for an image whose logits contain a
+NaN, instead of numpy's argmax convention (first NaN wins), which would be right by chance 10 % of the
+time. ``+inf`` logits are ordinary maxima.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+
+__all__ = ["DigitsCNN", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "load_test_set", "float32_error_bound",
+           "WEIGHT_FORMATS"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "digits_cnn.npz"
+
+#: (name, kind, weight shape) in forward order; biases have shape (weight.shape[0],).
+LAYERS = (
+    ("conv1", "conv", (8, 1, 3, 3)),
+    ("conv2", "conv", (16, 8, 3, 3)),
+    ("fc1", "linear", (32, 64)),
+    ("fc2", "linear", (10, 32)),
+)
+PARAM_NAMES = tuple(f"{name}.{kind}" for name, _, _ in LAYERS for kind in ("weight", "bias"))
+WEIGHT_FORMATS = ("float32", "bf16", "int8")
+INPUT_SHAPE = (1, 8, 8)
+
+_U32 = 2.0 ** -24  # unit roundoff of float32 (round to nearest)
+
+
+def _expected_shapes() -> dict[str, tuple[int, ...]]:
+    out = {}
+    for name, _, wshape in LAYERS:
+        out[f"{name}.weight"] = wshape
+        out[f"{name}.bias"] = (wshape[0],)
+    return out
+
+
+def _check_input(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 3 and x.shape[1:] == (8, 8):
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1:] != INPUT_SHAPE:
+        raise ValueError(f"x must have shape (N, 1, 8, 8) or (N, 8, 8) (load_digits().images / 16), "
+                         f"got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
+    return x.astype(np.float32, copy=False)
+
+
+def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3x3 convolution, stride 1, zero padding 1 (torch ``Conv2d`` cross-correlation), via im2col."""
+    n, c, h, wd = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # (N, C, H, W, 3, 3)
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * wd, c * 9)
+    y = cols @ w.reshape(w.shape[0], c * 9).T + b
+    return y.reshape(n, h, wd, w.shape[0]).transpose(0, 3, 1, 2)
+
+
+def _maxpool2(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+@dataclass(frozen=True)
+class DigitsCNN:
+    """The trained digits CNN; parameters as float32 arrays in torch layouts.
+
+    Parameters
+    ----------
+    params : dict[str, numpy.ndarray]
+        ``conv1.weight`` (8, 1, 3, 3), ``conv1.bias`` (8,), ``conv2.weight`` (16, 8, 3, 3), ``conv2.bias``
+        (16,), ``fc1.weight`` (32, 64), ``fc1.bias`` (32,), ``fc2.weight`` (10, 32), ``fc2.bias`` (10,).
+    weight_format : str
+        Which storage format the (float32) values came from: one of :data:`WEIGHT_FORMATS`.
+    metadata : dict
+        Training metadata (from the npz), shared by derived models.
+    """
+
+    params: dict
+    weight_format: str = "float32"
+    metadata: dict | None = None
+
+    def __post_init__(self):
+        expected = _expected_shapes()
+        missing = sorted(set(expected) - set(self.params))
+        if missing:
+            raise ValueError(f"params is missing {missing}; expected keys {list(expected)}")
+        for k, shape in expected.items():
+            if tuple(np.shape(self.params[k])) != shape:
+                raise ValueError(f"params[{k!r}] must have shape {shape}, got {tuple(np.shape(self.params[k]))}")
+        if self.weight_format not in WEIGHT_FORMATS:
+            raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {self.weight_format!r}")
+        object.__setattr__(self, "params", {k: np.asarray(self.params[k], dtype=np.float32) for k in expected})
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "DigitsCNN":
+        """Load the committed weights (or ``path``, an npz written by ``scripts/train_digits_cnn.py``)."""
+        path = Path(path) if path is not None else DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train_digits_cnn.py)")
+        with np.load(path, allow_pickle=False) as z:
+            params = {k: z[k] for k in PARAM_NAMES if k in z.files}
+            meta = json.loads(str(z["metadata"])) if "metadata" in z.files else {}
+        return cls(params, "float32", meta)
+
+    # ------------------------------------------------------------------ formats
+    def quantized(self, weight_format: str) -> "DigitsCNN":
+        """The same network with every parameter stored as ``weight_format`` (see module docstring)."""
+        if weight_format not in WEIGHT_FORMATS:
+            raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+        if weight_format == "float32":
+            return DigitsCNN(self.params, "float32", self.metadata)
+        words, scales = self.encode(weight_format)
+        return self.decode(words, weight_format, scales)
+
+    def encode(self, weight_format: str) -> tuple[dict, dict]:
+        """Parameters as stored words: ``({name: array of float32/bfloat16/int8}, {name: float32 scale})``.
+
+        ``scales`` is empty except for ``"int8"`` (symmetric per-tensor scale ``max|w| / 127``; 1 for an
+        all-zero tensor).
+        """
+        if weight_format not in WEIGHT_FORMATS:
+            raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+        if weight_format == "float32":
+            return {k: v.copy() for k, v in self.params.items()}, {}
+        if weight_format == "bf16":
+            return {k: v.astype(ml_dtypes.bfloat16) for k, v in self.params.items()}, {}
+        words, scales = {}, {}
+        for k, v in self.params.items():
+            m = float(np.max(np.abs(v)))
+            s = np.float32(m / 127.0) if m > 0 else np.float32(1.0)
+            words[k] = np.clip(np.rint(v / s), -127, 127).astype(np.int8)
+            scales[k] = s
+        return words, scales
+
+    def decode(self, words: dict, weight_format: str, scales: dict | None = None) -> "DigitsCNN":
+        """Inverse of :meth:`encode` (possibly on corrupted words): a model with float32 parameters."""
+        if weight_format not in WEIGHT_FORMATS:
+            raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+        dtypes = {"float32": np.dtype(np.float32), "bf16": np.dtype(ml_dtypes.bfloat16), "int8": np.dtype(np.int8)}
+        params = {}
+        for k in PARAM_NAMES:
+            if k not in words:
+                raise ValueError(f"words is missing {k!r}; expected keys {list(PARAM_NAMES)}")
+            w = np.asarray(words[k])
+            if w.dtype != dtypes[weight_format]:
+                raise ValueError(f"words[{k!r}] must have dtype {dtypes[weight_format]} for weight_format "
+                                 f"{weight_format!r}, got {w.dtype}")
+            if weight_format == "int8":
+                if not scales or k not in scales:
+                    raise ValueError(f"scales[{k!r}] is required for weight_format 'int8'")
+                params[k] = w.astype(np.float32) * np.float32(scales[k])
+            else:
+                params[k] = w.astype(np.float32)
+        return DigitsCNN(params, weight_format, self.metadata)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(v.size for v in self.params.values()))
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, x) -> np.ndarray:
+        """Logits (N, 10), float32. ``x``: (N, 1, 8, 8) or (N, 8, 8), pixel values / 16."""
+        p = self.params
+        a = _check_input(x)
+        with np.errstate(all="ignore"):  # corrupted weights may overflow; NaN handled in predict()
+            a = _maxpool2(np.maximum(_conv3x3(a, p["conv1.weight"], p["conv1.bias"]), 0))
+            a = _maxpool2(np.maximum(_conv3x3(a, p["conv2.weight"], p["conv2.bias"]), 0))
+            a = a.reshape(a.shape[0], -1)
+            a = np.maximum(a @ p["fc1.weight"].T + p["fc1.bias"], 0)
+            return (a @ p["fc2.weight"].T + p["fc2.bias"]).astype(np.float32, copy=False)
+
+    def predict(self, x) -> np.ndarray:
+        """Predicted class per image (int64); ``-1`` where the logits contain a NaN."""
+        logits = self.forward(x)
+        pred = np.argmax(logits, axis=1).astype(np.int64)
+        pred[np.isnan(logits).any(axis=1)] = -1
+        return pred
+
+    def accuracy(self, x, y) -> float:
+        """Fraction of images classified correctly (NaN logits count as wrong)."""
+        y = np.asarray(y)
+        if y.shape != (np.shape(x)[0],):
+            raise ValueError(f"y must have shape ({np.shape(x)[0]},) to match x, got {y.shape}")
+        return float(np.mean(self.predict(x) == y))
+
+
+def load_test_set(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out test images (N, 1, 8, 8) float32 and labels, using the indices stored in the npz."""
+    from sklearn.datasets import load_digits
+
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    with np.load(path, allow_pickle=False) as z:
+        idx = z["test_indices"]
+    d = load_digits()
+    x = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)[idx]
+    return x, d.target[idx].astype(np.int64)
+
+
+def float32_error_bound(model: DigitsCNN, x) -> np.ndarray:
+    """Elementwise bound on |computed - exact| logits for *any* float32 evaluation order.
+
+    Derivation (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. (3.5)): a dot
+    product of ``n`` terms computed in floating point in any order (with or without FMA) satisfies
+    ``|fl(w.a) - w.a| <= gamma_n |w|.|a|``, ``gamma_n = n u / (1 - n u)``, ``u = 2**-24``. A layer
+    ``y = W a + b`` is a dot product of ``n = fan_in + 1`` terms (the bias as ``1 * b``). If the
+    layer's input is known to within ``E`` of the exact value, an implementation's output error is at
+    most ``|W| E + gamma_{n} (|W| |a_computed| + |b|)``, and ``|a_computed| <= |a_ours| + 2 E`` for any
+    implementation whose input is also within ``E`` (the triangle inequality through the exact value).
+    ReLU and max-pooling are 1-Lipschitz in the max norm, so the bound passes through them
+    (max-pooled). The input ``x`` (integers / 16) is exact. Two implementations (this numpy code and
+    torch) then differ by at most ``2 * bound`` per logit, and their argmax can differ only for images
+    whose top-2 logit margin is at most ``4 * bound``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 10) float64 bound ``E`` on each logit's distance from the exact real-arithmetic value.
+    """
+    p = {k: v.astype(np.float64) for k, v in model.params.items()}
+    a = _check_input(x).astype(np.float64)
+    e = np.zeros_like(a)
+
+    def gamma(n):
+        return n * _U32 / (1 - n * _U32)
+
+    def affine(a, e, w, b, conv):
+        absw, absb = np.abs(w), np.abs(b)
+        mag = np.abs(a) + 2 * e
+        if conv:
+            n = w.shape[1] * 9 + 1
+            prop = _conv3x3(e, absw, np.zeros_like(b))
+            rnd = _conv3x3(mag, absw, absb)
+            val = _conv3x3(a, w, b)
+        else:
+            n = w.shape[1] + 1
+            prop = e @ absw.T
+            rnd = mag @ absw.T + absb
+            val = a @ w.T + b
+        return val, prop + gamma(n) * rnd
+
+    a, e = affine(a, e, p["conv1.weight"], p["conv1.bias"], True)
+    a, e = _maxpool2(np.maximum(a, 0)), _maxpool2(e)
+    a, e = affine(a, e, p["conv2.weight"], p["conv2.bias"], True)
+    a, e = _maxpool2(np.maximum(a, 0)), _maxpool2(e)
+    a, e = a.reshape(len(a), -1), e.reshape(len(e), -1)
+    a, e = affine(a, e, p["fc1.weight"], p["fc1.bias"], False)
+    a = np.maximum(a, 0)
+    _, e = affine(a, e, p["fc2.weight"], p["fc2.bias"], False)
+    # The bound itself is evaluated in float64 (relative error ~1e-15): a 1e-9 relative margin covers it.
+    return e * (1 + 1e-9)
