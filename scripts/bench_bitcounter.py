@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: tb/ is not installed
 
 from hw.bitcounter import BitCounter  # noqa: E402
-from scripts.flow import BUILD, verilator_env, verilator_version, verilog_text, waiver_args, write_if_changed  # noqa: E402,E501
+from scripts.flow import BUILD, build_cpp_harness  # noqa: E402
 from tb.cosim import run_cocotb  # noqa: E402
 
 CPP = r"""
@@ -83,26 +83,15 @@ int main(int argc, char** argv) {
 """
 
 
-def build_cpp_harness(width: int) -> Path:
+def cpp_harness(width: int) -> Path:
     dut = BitCounter(width, 1024)
-    out = BUILD / "bench" / f"bitcounter_cpp_w{width}"
-    source = out / "bitcounter.v"
     if width <= 64:
         assign = "top.bits = r;"
     else:
-        assign = "top.bits[2 * w] = (uint32_t)r; if (2 * w + 1 < (WIDTH + 31) / 32) top.bits[2 * w + 1] = (uint32_t)(r >> 32);"
+        assign = ("top.bits[2 * w] = (uint32_t)r; "
+                  "if (2 * w + 1 < (WIDTH + 31) / 32) top.bits[2 * w + 1] = (uint32_t)(r >> 32);")
     cpp = CPP % {"width": width, "latency": dut.latency, "assign": assign}
-    changed = write_if_changed(source, verilog_text(dut, "bitcounter"))
-    changed |= write_if_changed(out / "main.cpp", cpp)
-    exe = out / "obj" / "Vtop"
-    if changed or not exe.exists():
-        env = verilator_env()
-        verilator_version(env)
-        subprocess.run(["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-                        "-Wall", *waiver_args(), "--top-module", "bitcounter", "--prefix", "Vtop", "-Mdir",
-                        str(out / "obj"), "-j", "2", str(source), str(out / "main.cpp")],
-                       env=env, check=True, capture_output=True)
-    return exe
+    return build_cpp_harness(dut, "bitcounter", cpp, BUILD / "bench" / f"bitcounter_cpp_w{width}")
 
 
 def main(argv=None) -> int:
@@ -116,7 +105,7 @@ def main(argv=None) -> int:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
 
-    exe = build_cpp_harness(args.width)
+    exe = cpp_harness(args.width)
     cpp = json.loads(subprocess.run([str(exe), str(args.cpp_rows)], check=True, capture_output=True,
                                     text=True).stdout)
     dut = BitCounter(args.width, 64)

@@ -26,7 +26,7 @@ from pathlib import Path
 from amaranth.lib import wiring
 
 __all__ = ["REPO", "BUILD", "VERILATOR_WAIVERS", "MIN_VERILATOR", "verilog_text", "write_if_changed", "synth_component",
-           "generate", "verilator_env", "verilator_version", "lint", "synth", "register"]
+           "generate", "verilator_env", "build_cpp_harness", "verilator_version", "lint", "synth", "register"]
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "build"
@@ -149,6 +149,30 @@ def verilator_version(env: dict[str, str] | None = None) -> tuple[int, int]:
 
 def waiver_args() -> list[str]:
     return [f"-Wno-{w}" for w in VERILATOR_WAIVERS]
+
+
+def build_cpp_harness(component: wiring.Component, toplevel: str, main_cpp: str, out_dir: Path) -> Path:
+    """Verilate ``component`` with a plain C++ ``main`` (no cocotb, no Python): the speed limit for benchmarks.
+
+    The model class is ``Vtop`` (``#include "Vtop.h"``). Rebuilt only when the Verilog or ``main_cpp`` change.
+    Returns the executable.
+    """
+    out_dir = Path(out_dir)
+    source = out_dir / f"{toplevel}.v"
+    changed = write_if_changed(source, verilog_text(component, toplevel))
+    changed |= write_if_changed(out_dir / "main.cpp", main_cpp)
+    exe = out_dir / "obj" / "Vtop"
+    if changed or not exe.exists():
+        env = verilator_env()
+        verilator_version(env)
+        proc = subprocess.run(["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
+                               "--x-initial", "fast", "-Wall", *waiver_args(), "--top-module", toplevel,
+                               "--prefix", "Vtop", "-Mdir", str(out_dir / "obj"), "-j", "2",
+                               "-CFLAGS", "-O2", str(source), str(out_dir / "main.cpp")],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Verilator C++ harness build failed:\n{proc.stderr[-3000:]}")
+    return exe
 
 
 def lint(names=None) -> dict[str, list[str]]:
