@@ -16,6 +16,30 @@ def _bitcounter():
     return BitCounter(width=256, max_rows=1024)
 
 
+def _bf16_mul():
+    from hw.bf16_mul import BF16Multiplier
+    return BF16Multiplier()
+
+
+def _fp32_add():
+    from hw.fp32_add import FP32Adder
+    return FP32Adder()
+
+
+def _bf16_mac():
+    from hw.mac import BF16MAC
+    return BF16MAC()
+
+
+def _reconfigurable_pe():
+    from hw.pe import ReconfigurablePE
+    return ReconfigurablePE()
+
+
 BLOCKS: dict[str, Callable[[], wiring.Component]] = {
     "bitcounter": _bitcounter,
+    "bf16_mul": _bf16_mul,
+    "fp32_add": _fp32_add,
+    "bf16_mac": _bf16_mac,
+    "reconfigurable_pe": _reconfigurable_pe,
 }

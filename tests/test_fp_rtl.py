@@ -1,0 +1,156 @@
+# amaranth: UnusedElaboratable=no
+"""Amaranth-simulator tests of the BF16 multiplier, FP32 adder and MAC against the golden (rtl_* vs ref_*).
+
+Each block is streamed one vector per cycle (full throughput) on the corner set plus seeded random vectors, and
+again with random idle cycles; results must be bit-exact, one per input, ``latency`` cycles after their input.
+Replay a failure with ``--seed N`` or ``MRAM_SEED=N`` (the seed is printed). The 1e5-vector runs are in tb/.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from amaranth.back import verilog
+
+from hw.bf16_mul import BF16Multiplier
+from hw.fp32_add import FP32Adder
+from hw.mac import BF16MAC
+from model import fp_golden as g
+from scripts.rtlsim import simulate_stream
+
+N_RANDOM = 4000
+
+
+def rtl_mul(dut, a, b, gaps=None):
+    r = simulate_stream(dut, {"a": a, "b": b}, "valid", ["product"], "product_valid", gaps=gaps)
+    return r.outputs["product"].astype(np.uint32), r
+
+
+def rtl_add(dut, a, b, gaps=None):
+    r = simulate_stream(dut, {"a": a, "b": b}, "valid", ["sum"], "sum_valid", gaps=gaps)
+    return r.outputs["sum"].astype(np.uint32), r
+
+
+def rtl_mac(dut, a, b, c, gaps=None):
+    r = simulate_stream(dut, {"a": a, "b": b, "c": c}, "valid", ["result"], "result_valid", gaps=gaps)
+    return r.outputs["result"].astype(np.uint32), r
+
+
+def assert_bits_equal(got, want, *operands, what=""):
+    assert got.shape == want.shape, f"{what}: {got.shape[0]} results for {want.shape[0]} inputs"
+    bad = np.flatnonzero(got != want)
+    if bad.size:
+        lines = [f"{what}: {bad.size} of {want.size} results differ; first ones:"]
+        for i in bad[:8]:
+            ops = ", ".join(f"{int(op[i]):#x}" for op in operands)
+            lines.append(f"  ({ops}) -> rtl {int(got[i]):#010x}, golden {int(want[i]):#010x}")
+        pytest.fail("\n".join(lines))
+
+
+def check_timing(result, latency):
+    assert np.all(result.latencies == latency), f"observed latencies {sorted(set(result.latencies))}"
+
+
+@pytest.mark.parametrize("ftz", [False, True])
+def test_mul_corners_and_random(ftz, seed):
+    ca, cb = g.corner_mul_vectors()
+    ra, rb = g.random_mul_vectors(seed, N_RANDOM)
+    a, b = np.concatenate([ca, ra]), np.concatenate([cb, rb])
+    dut = BF16Multiplier(ftz=ftz)
+    got, r = rtl_mul(dut, a, b)
+    assert_bits_equal(got, g.ref_bf16_mul(a, b, ftz=ftz), a, b, what=f"mul ftz={ftz} seed={seed}")
+    check_timing(r, dut.latency)
+    assert np.all(r.result_intervals == 1)  # one result per cycle: initiation interval 1
+
+
+@pytest.mark.parametrize("ftz", [False, True])
+def test_add_corners_and_random(ftz, seed):
+    ca, cb = g.corner_add_vectors()
+    ra, rb = g.random_add_vectors(seed, N_RANDOM)
+    a, b = np.concatenate([ca, ra]), np.concatenate([cb, rb])
+    dut = FP32Adder(ftz=ftz)
+    got, r = rtl_add(dut, a, b)
+    assert_bits_equal(got, g.ref_fp32_add(a, b, ftz=ftz), a, b, what=f"add ftz={ftz} seed={seed}")
+    check_timing(r, dut.latency)
+    assert np.all(r.result_intervals == 1)
+
+
+@pytest.mark.parametrize("ftz", [False, True])
+def test_mac_corners_and_random(ftz, seed):
+    ca, cb, cc = g.corner_mac_vectors()
+    ra, rb, rc = g.random_mac_vectors(seed, N_RANDOM)
+    a, b, c = np.concatenate([ca, ra]), np.concatenate([cb, rb]), np.concatenate([cc, rc])
+    dut = BF16MAC(ftz=ftz)
+    got, r = rtl_mac(dut, a, b, c)
+    assert_bits_equal(got, g.ref_mac(a, b, c, ftz=ftz), a, b, c, what=f"mac ftz={ftz} seed={seed}")
+    check_timing(r, dut.latency)
+    assert np.all(r.result_intervals == 1)
+
+
+def test_idle_cycles_do_not_disturb_the_stream(rng):
+    """Random gaps with valid low: every result still arrives exactly ``latency`` after its input."""
+    n = 600
+    a, b, c = g.random_mac_vectors(int(rng.integers(1 << 31)), n)
+    gaps = rng.integers(0, 4, n) * (rng.random(n) < 0.3)
+    for dut, run, want in [
+        (BF16Multiplier(), lambda d: rtl_mul(d, a, b, gaps), g.ref_bf16_mul(a, b)),
+        (FP32Adder(), lambda d: rtl_add(d, c, g.ref_bf16_mul(a, b), gaps), g.ref_fp32_add(c, g.ref_bf16_mul(a, b))),
+        (BF16MAC(), lambda d: rtl_mac(d, a, b, c, gaps), g.ref_mac(a, b, c)),
+    ]:
+        got, r = run(dut)
+        assert_bits_equal(got, want, what=type(dut).__name__)
+        check_timing(r, dut.latency)
+
+
+def test_latency_attributes():
+    assert BF16Multiplier.latency == 3 and FP32Adder.latency == 4
+    assert BF16MAC().latency == BF16Multiplier().latency + FP32Adder().latency == 7
+
+
+def test_single_vector_latency_measured():
+    """One isolated operation: 1.5 * 2 + 1 = 4; result_valid rises exactly ``latency`` cycles later, once."""
+    dut = BF16MAC()
+    got, r = rtl_mac(dut, np.array([0x3FC0]), np.array([0x4000]), np.array([0x3F800000]))
+    assert got.tolist() == [0x40800000]
+    assert r.out_cycles.tolist() == [r.in_cycles[0] + 7]
+
+
+@pytest.mark.parametrize("cls", [BF16Multiplier, FP32Adder, BF16MAC])
+def test_bad_parameters(cls):
+    with pytest.raises(TypeError, match="ftz"):
+        cls(ftz=1)
+    with pytest.raises(TypeError, match="ftz"):
+        cls(ftz="yes")
+    with pytest.raises(TypeError):
+        cls(True)  # keyword-only
+
+
+@pytest.mark.parametrize("cls", [BF16Multiplier, FP32Adder, BF16MAC])
+@pytest.mark.parametrize("ftz", [False, True])
+def test_converts_to_verilog(cls, ftz, monkeypatch):
+    monkeypatch.setenv("AMARANTH_USE_YOSYS", os.environ.get("AMARANTH_USE_YOSYS", "builtin"))
+    text = verilog.convert(cls(ftz=ftz), name="top")
+    assert "module top" in text
+
+
+@pytest.mark.slow
+def test_mul_every_bf16_against_sampled_operands(rng):
+    """Every bfloat16 pattern times a handful of corner / random operands (slow: ~6e5 vectors)."""
+    allb = g.all_bf16()
+    others = np.concatenate([g.BF16_CORNERS[::3], g.random_bf16(rng, 4)])
+    a = np.tile(allb, others.size)
+    b = np.repeat(others, allb.size)
+    got, _ = rtl_mul(BF16Multiplier(), a, b)
+    assert_bits_equal(got, g.ref_bf16_mul(a, b), a, b, what="exhaustive a")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ftz", [False, True])
+def test_long_random(ftz, seed):
+    n = 100_000
+    a, b = g.random_add_vectors(seed, n)
+    got, _ = rtl_add(FP32Adder(ftz=ftz), a, b)
+    assert_bits_equal(got, g.ref_fp32_add(a, b, ftz=ftz), a, b, what=f"add seed={seed}")
+    a, b, c = g.random_mac_vectors(seed, n)
+    got, _ = rtl_mac(BF16MAC(ftz=ftz), a, b, c)
+    assert_bits_equal(got, g.ref_mac(a, b, c, ftz=ftz), a, b, c, what=f"mac seed={seed}")
