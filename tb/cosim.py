@@ -91,10 +91,10 @@ def build(config: str, component: wiring.Component | Callable[[], wiring.Compone
 
 def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
                params: Mapping[str, object] | None = None, seed: int | None = None, waves: bool = False,
-               testcase: str | None = None, extra_env: Mapping[str, str] | None = None) -> Path:
+               testcase: str | None = None, extra_env: Mapping[str, str] | None = None) -> None:
     """Build ``config`` if needed and run the cocotb ``test_module`` (a module in ``tb/``) against it.
 
-    Raises ``AssertionError`` when a cocotb test fails or none ran; returns the results XML path.
+    Raises ``AssertionError`` when a cocotb test fails or none ran.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
@@ -104,7 +104,7 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
     if str(TB_DIR) not in sys.path:
         sys.path.insert(0, str(TB_DIR))
     runner = get_runner("verilator")
-    results = build_dir / "results.xml"
+    results = build_dir / f"results_{test_module}_{os.getpid()}.xml"  # unique: runs of one build may overlap
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=build_dir,
                     seed=seed, extra_env=env, waves=waves, testcase=testcase, results_xml=str(results))
@@ -112,9 +112,9 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
         raise AssertionError(f"cocotb run of {test_module} on {config} failed (exit {e.code}); seed {seed}; "
                              "see the captured output above") from None
     tests, failed = get_results(results)
+    results.unlink()
     if tests == 0:
         raise AssertionError(f"cocotb ran no test from {test_module} on {config}")
     if failed:
         raise AssertionError(f"{failed} of {tests} cocotb tests failed on {config}; seed {seed}; "
                              "see the captured output above")
-    return results
