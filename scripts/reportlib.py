@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 __all__ = ["Comparison", "Table", "Figure", "Section", "Context", "Experiment", "experiment", "EXPERIMENTS",
-           "format_value"]
+           "format_value", "pyplot"]
 
 
 def format_value(value, digits: int = 4) -> str:
@@ -177,12 +177,27 @@ class Context:
             raise ValueError(f"figure name must be a plain file name ending in .png, got {name!r}")
         return self.figure_dir / name
 
+    def save_figure(self, fig, name: str) -> Path:
+        """Write the matplotlib ``fig`` as ``figures/<name>`` (PNG, 110 dpi), close it, return the path."""
+        path = self.figure_path(name)
+        fig.savefig(path, dpi=110)
+        pyplot().close(fig)
+        return path
+
     def progress(self, iterable: Iterable, desc: str = "", total: int | None = None):
         """Wrap ``iterable`` in a progress bar (tqdm, on stderr)."""
         if not self.show_progress:
             return iterable
         from tqdm import tqdm
         return tqdm(iterable, desc=desc, total=total, leave=False)
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (the report runs without a display)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import numpy as np
 
 from model.bit_errors import count_flipped_bits, flip_bits
 from model.digits_cnn import PARAM_NAMES, DigitsCNN, load_test_set
-from scripts.reportlib import Comparison, Figure, Section, Table, experiment
+from scripts.reportlib import Comparison, Figure, Section, Table, experiment, pyplot
 
 PAPER = "stt-ai-mishty-sadi.txt"
 BER_MSB_ULTRA = 1e-8      # Δ_PT_GB = 27.5 bank (Sec. V-C/V-D)
@@ -149,10 +149,8 @@ def first_order_loss(sens: list[np.ndarray], n_words: int, ber_by_bit) -> tuple[
     return est, est - half, est + half
 
 
-def _plot(path, bers, res, clean, sens, n_seeds):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _plot(ctx, name, bers, res, clean, sens, n_seeds):
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.2), gridspec_kw={"width_ratios": [1.25, 1.0, 0.9]})
     styles = {"bf16-all": ("C3", "-"), "bf16-split8": ("C0", "-"), "bf16-split9": ("C2", "--"),
@@ -195,8 +193,7 @@ def _plot(path, bers, res, clean, sens, n_seeds):
     fig.suptitle("Fig. 21 analogue: accuracy vs MRAM bit error rate in the stored weights "
                  "(small digits CNN, not the paper's ImageNet models)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return ctx.save_figure(fig, name)
 
 
 @experiment("bit-errors", "Bit errors in stored weights vs accuracy (STT-AI / STT-AI Ultra)", order=70)
@@ -311,8 +308,7 @@ def bit_errors(ctx) -> Section:
                        caption="One bit flipped in one random BF16 parameter (weights and biases), accuracy "
                                "re-measured")
 
-    fig_path = ctx.figure_path("bit_errors_accuracy_vs_ber.png")
-    _plot(fig_path, bers, res, clean, sens, n_seeds)
+    fig_path = _plot(ctx, "bit_errors_accuracy_vs_ber.png", bers, res, clean, sens, n_seeds)
     text = (
         f"Network: `model/digits_cnn.py` (trained by `scripts/train_digits_cnn.py`, seed {meta.get('seed')}, torch "
         f"{meta.get('torch_version')}): clean test accuracy {100 * meta.get('test_accuracy', float('nan')):.2f} % "

@@ -10,16 +10,9 @@ import numpy as np
 
 from model import dse
 from model.zoo import MODEL_NAMES, PUBLISHED, get_model
-from scripts.reportlib import Comparison, Figure, Section, Table, experiment
+from scripts.reportlib import Comparison, Figure, Section, Table, experiment, pyplot
 
 SOURCE = "stt-ai-mishty-sadi.txt, Section III.B (Eqs. (2)-(11)), Section V.A/B/E (Figs. 10-14, 18), Table II"
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _mb(x):
@@ -41,7 +34,7 @@ def _short(name):
 
 @experiment("glb-dse", "Global-buffer design-space exploration (STT-AI Figs. 10-14, 18)", order=60)
 def glb_dse(ctx) -> Section:
-    plt = _plt()
+    plt = pyplot()
     names = list(MODEL_NAMES)
     models = {n: get_model(n) for n in ctx.progress(names, desc="glb-dse: zoo")}
     batches = [1, 2, 4, 8] if ctx.quick else [1, 2, 4, 8, 16]
@@ -205,9 +198,7 @@ def glb_dse(ctx) -> Section:
     ax.set_xticks(x, labels, rotation=60, ha="right")
     ax.set_title("Fig. 10 (a) analogue: model sizes (1 MB = 2^20 B)")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig10a_model_sizes.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig10a_model_sizes.png")
     figs.append(Figure(p, "Fig. 10 (a) analogue: model storage in int8 (left axis) and BF16 (right axis, 2x)"))
 
     fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -226,9 +217,7 @@ def glb_dse(ctx) -> Section:
     ax.legend(fontsize=7, ncol=3)
     ax.set_title("Fig. 11 analogue: largest conv-layer ifmap + weights + ofmap")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig11_glb_vs_batch.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig11_glb_vs_batch.png")
     figs.append(Figure(p, "Fig. 11 analogue: GLB capacity needed to avoid DRAM accesses, against batch size "
                           "(BF16 axis = 2 x int8 axis)"))
 
@@ -254,9 +243,7 @@ def glb_dse(ctx) -> Section:
     fig.suptitle(f"Fig. 12 analogue: DDR4-2933 x2 ch x 64 bit = {dse.DDR4_BANDWIDTH / 1e9:.1f} GB/s, "
                  f"{dse.DDR4_PJ_PER_BIT:g} pJ/bit (assumed)")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig12_extra_dram.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig12_extra_dram.png")
     figs.append(Figure(p, "Fig. 12 analogue: extra DRAM latency against batch (12 MB) and energy against GLB size "
                           "(batch 8), conv layers"))
 
@@ -270,9 +257,7 @@ def glb_dse(ctx) -> Section:
     ax.legend(fontsize=8)
     ax.set_title("Fig. 13 analogue: GLB retention range, 42x42 MACs, batch 16, BF16 (17/11 cycles, 1 GHz)")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig13_retention.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig13_retention.png")
     figs.append(Figure(p, "Fig. 13 analogue: range (min-max, box = quartiles) of T_ret over the layer pairs"))
 
     fig, axs = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -294,9 +279,7 @@ def glb_dse(ctx) -> Section:
     axs[1].legend(fontsize=6, ncol=2)
     fig.suptitle("Fig. 14 analogue: maximum GLB retention time, BF16")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig14_retention_sweeps.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig14_retention_sweeps.png")
     figs.append(Figure(p, f"Fig. 14 analogue: max retention against array size ({', '.join(f'{a}x{a}' for a in arrays)}"
                           f") and batch ({', '.join(map(str, ret_batches))})"))
 
@@ -311,9 +294,7 @@ def glb_dse(ctx) -> Section:
     ax.legend(fontsize=8)
     ax.set_title("Fig. 18 analogue: one output channel of one image (out_h x out_w)")
     fig.tight_layout()
-    p = ctx.figure_path("dse_fig18_partial_ofmap.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    p = ctx.save_figure(fig, "dse_fig18_partial_ofmap.png")
     figs.append(Figure(p, "Fig. 18 analogue: maximum partial-ofmap size per model"))
 
     text = (

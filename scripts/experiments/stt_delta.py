@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from model import stt_mram as stt
-from scripts.reportlib import Comparison, Figure, Section, Table, experiment
+from scripts.reportlib import Comparison, Figure, Section, Table, experiment, pyplot
 
 PAPER = "stt-ai-mishty-sadi.txt"
 YEAR = stt.SECONDS_PER_YEAR
@@ -104,9 +104,7 @@ def _tables() -> list[Table]:
 
 
 def _fig_retention(ctx, deltas) -> Figure:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     colors = {1e-9: "C0", 1e-8: "C1", 1e-5: "C2"}
@@ -128,18 +126,14 @@ def _fig_retention(ctx, deltas) -> Figure:
     axes[0].legend(loc="lower right", fontsize=8, title="o paper's Δ, x ours", title_fontsize=8)
     fig.suptitle("Fig. 15(a),(b) analogue: retention time vs Δ", fontsize=11)
     fig.tight_layout()
-    path = ctx.figure_path("stt_delta_fig15ab_retention.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = ctx.save_figure(fig, "stt_delta_fig15ab_retention.png")
     return Figure(path, "Fig. 15(a),(b) analogue: retention time at BER 1e-9 / 1e-8 / 1e-5 vs Δ (eq. 14). "
                         "Left: τ = 1 ns; right: τ = 1 s. Circles: the paper's (Δ, retention) points; crosses: our "
                         "Δ for the same retention. The paper's points lie on the τ = 1 s curves.")
 
 
 def _fig_pulses(ctx, deltas) -> Figure:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ber = 1e-8
@@ -168,9 +162,7 @@ def _fig_pulses(ctx, deltas) -> Figure:
     fig.suptitle("Fig. 15(c)-(f) analogue: read and write pulse widths vs Δ (dotted: paper's Δ_PT_GB 17.5, 27.5, 55; "
                  "black: base Δ = 60)", fontsize=10)
     fig.tight_layout()
-    path = ctx.figure_path("stt_delta_fig15cf_pulses.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = ctx.save_figure(fig, "stt_delta_fig15cf_pulses.png")
     saving = 1 - stt.write_pulse_width(27.5, 2.0, ber) / stt.write_pulse_width(BASE_DELTA, 2.0, ber)
     return Figure(path, "Fig. 15(c)-(f) analogue. Left: the longest read pulse keeping P_RD ≤ 1e-8 shrinks as "
                         "e^{Δ(1−I_r/I_c)}. Middle/right: the shortest write pulse for WER ≤ 1e-8 grows only with "
@@ -179,9 +171,7 @@ def _fig_pulses(ctx, deltas) -> Figure:
 
 
 def _fig_lsb(ctx, deltas) -> Figure:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ber, c in ((1e-8, "C1"), (1e-5, "C2")):
@@ -206,18 +196,14 @@ def _fig_lsb(ctx, deltas) -> Figure:
         ax.legend(fontsize=8)
     fig.suptitle("Fig. 17 analogue: relaxing the BER from 1e-8 (MSB bank) to 1e-5 (LSB bank)", fontsize=10)
     fig.tight_layout()
-    path = ctx.figure_path("stt_delta_fig17_lsb.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = ctx.save_figure(fig, "stt_delta_fig17_lsb.png")
     return Figure(path, "Fig. 17 analogue: relaxing BER 1e-8 → 1e-5 lowers the Δ for a given retention by "
                         "ln(1e3) ≈ 6.9 (paper: 19.5 → 12.5, a step of 7), lengthens the allowed read pulse by 1e3 "
                         "and shortens the write pulse by τ·ln(1e3)/(I_w/I_c − 1).")
 
 
 def _fig_guard_band(ctx, deltas) -> Figure:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t_nom_fit = float(np.mean([stt.implied_nominal_temperature(c[3], c[4], GB.sigma_rel, GB.t_hot_k)
                                for c in CASES]))
@@ -243,9 +229,7 @@ def _fig_guard_band(ctx, deltas) -> Figure:
         a.grid(True, alpha=0.3)
         a.legend(fontsize=8)
     fig.tight_layout()
-    path = ctx.figure_path("stt_delta_guard_band.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = ctx.save_figure(fig, "stt_delta_guard_band.png")
     ours = stt.guard_banded_delta(1.0, GB)
     return Figure(path, f"Guard-band eqs. (17)-(18): our factor Δ_PT_GB/Δ_scaled = {ours:.4f} (T_nom = 300 K) "
                         f"against the paper's {CASES[0][4] / CASES[0][3]:.4f} / {CASES[1][4] / CASES[1][3]:.4f} / "
