@@ -99,28 +99,26 @@ def canonicalize_nan(bits) -> np.ndarray:
     return np.where(nan, np.uint32(CANONICAL_NAN), b).astype(np.uint32)
 
 
+def _binary_op(a, b, dtype, flush, to_f32, op, ftz: bool) -> np.ndarray:
+    """``op`` on float32 values of bit patterns ``a``, ``b`` (``dtype``), NaNs canonical; DAZ/FTZ with ``ftz``."""
+    a = _bits(a, dtype, "a")
+    b = _bits(b, dtype, "b")
+    if ftz:
+        a, b = flush(a), flush(b)
+    with np.errstate(all="ignore"):
+        r = op(to_f32(a), to_f32(b))
+    out = canonicalize_nan(np.asarray(r, dtype=np.float32).view(np.uint32))
+    return flush_f32_bits(out) if ftz else out
+
+
 def ref_bf16_mul(a, b, *, ftz: bool = False) -> np.ndarray:
     """Golden ``fl32(a * b)`` of bfloat16 patterns ``a``, ``b`` -> binary32 patterns (``uint32``)."""
-    a = _bits(a, np.uint16, "a")
-    b = _bits(b, np.uint16, "b")
-    if ftz:
-        a, b = flush_bf16_bits(a), flush_bf16_bits(b)
-    with np.errstate(all="ignore"):
-        p = bf16_to_f32(a) * bf16_to_f32(b)
-    out = canonicalize_nan(np.asarray(p, dtype=np.float32).view(np.uint32))
-    return flush_f32_bits(out) if ftz else out
+    return _binary_op(a, b, np.uint16, flush_bf16_bits, bf16_to_f32, np.multiply, ftz)
 
 
 def ref_fp32_add(a, b, *, ftz: bool = False) -> np.ndarray:
     """Golden ``fl32(a + b)`` of binary32 patterns -> binary32 patterns (``uint32``)."""
-    a = _bits(a, np.uint32, "a")
-    b = _bits(b, np.uint32, "b")
-    if ftz:
-        a, b = flush_f32_bits(a), flush_f32_bits(b)
-    with np.errstate(all="ignore"):
-        s = a.view(np.float32) + b.view(np.float32)
-    out = canonicalize_nan(np.asarray(s, dtype=np.float32).view(np.uint32))
-    return flush_f32_bits(out) if ftz else out
+    return _binary_op(a, b, np.uint32, flush_f32_bits, bits_f32, np.add, ftz)
 
 
 def ref_mac(a, b, c, *, ftz: bool = False) -> np.ndarray:

@@ -19,14 +19,13 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: tb/ is not installed
 
 from hw.bitcounter import BitCounter  # noqa: E402
 from scripts.flow import BUILD, build_cpp_harness  # noqa: E402
-from tb.cosim import run_cocotb  # noqa: E402
+from tb.cosim import run_cocotb_bench  # noqa: E402
 
 CPP = r"""
 #include "Vtop.h"
@@ -110,13 +109,10 @@ def main(argv=None) -> int:
                                     text=True).stdout)
     dut = BitCounter(args.width, 64)
     groups = max(1, args.rows // 33)  # random groups average ~32.5 rows plus gaps
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        run_cocotb(config=f"bench_bitcounter_w{args.width}", component=dut, toplevel="bitcounter",
-                   test_module="cocotb_bitcounter", testcase="random_groups_and_corners",
-                   params={"width": args.width, "max_rows": 64, "groups": groups, "latency": dut.latency},
-                   seed=args.seed, extra_env={"BENCH_OUT": str(out)})
-        coco = json.loads(out.read_text())
+    coco = run_cocotb_bench(config=f"bench_bitcounter_w{args.width}", component=dut, toplevel="bitcounter",
+                            test_module="cocotb_bitcounter", testcase="random_groups_and_corners",
+                            params={"width": args.width, "max_rows": 64, "groups": groups, "latency": dut.latency},
+                            seed=args.seed)
     rate_cpp = cpp["rows"] / cpp["seconds"]
     rate_coco = coco["rows"] / coco["seconds"]
     print(f"bitcounter width {args.width}")

@@ -19,14 +19,13 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: tb/ is not installed
 
 from hw.mac import BF16MAC  # noqa: E402
 from scripts.flow import BUILD, build_cpp_harness  # noqa: E402
-from tb.cosim import run_cocotb  # noqa: E402
+from tb.cosim import run_cocotb_bench  # noqa: E402
 from tb.lanes import Lanes  # noqa: E402
 
 CPP = r"""
@@ -81,12 +80,9 @@ int main(int argc, char** argv) {
 
 
 def _cocotb_rate(config, component, toplevel, lanes, vectors, seed) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        run_cocotb(config=config, component=component, toplevel=toplevel, test_module="cocotb_fp",
-                   params={"kind": "mac", "lanes": lanes, "random": vectors, "latency": BF16MAC.latency},
-                   seed=seed, extra_env={"BENCH_OUT": str(out)})
-        return json.loads(out.read_text())
+    return run_cocotb_bench(config=config, component=component, toplevel=toplevel, test_module="cocotb_fp",
+                            params={"kind": "mac", "lanes": lanes, "random": vectors, "latency": BF16MAC.latency},
+                            seed=seed)
 
 
 def main(argv=None) -> int:

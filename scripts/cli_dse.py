@@ -14,31 +14,10 @@ ValueError naming the parameter; :mod:`scripts.cli` prints it and exits with sta
 from __future__ import annotations
 
 import json
-import re
 
 from model import dse
 from model.zoo import MODEL_NAMES, get_model, load_shapes
-from scripts.cli_util import parse_duration
-
-_FREQ_UNITS = {"": 1.0, "hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
-_NUM = r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Zµ]*)\s*"
-
-
-def _parse_with_unit(text, units: dict, param: str, example: str) -> float:
-    m = re.fullmatch(_NUM, str(text))
-    if not m or m.group(2).lower() not in units:
-        raise ValueError(f"{param} must be a number with an optional unit ({', '.join(u for u in units if u)}), "
-                         f"e.g. {example}; got {text!r}")
-    return float(m.group(1)) * units[m.group(2).lower()]
-
-
-def parse_frequency(text, param: str = "--clock") -> float:
-    """``"1GHz"``, ``"500 MHz"``, ``"1e9"`` -> Hz (> 0)."""
-    f = _parse_with_unit(text, _FREQ_UNITS, param, "1GHz")
-    if not f > 0:
-        raise ValueError(f"{param} must be > 0 Hz, got {text!r}")
-    return f
-
+from scripts.cli_util import parse_duration, parse_frequency
 
 def _int_at_least_1(param):
     def conv(text):

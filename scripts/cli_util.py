@@ -13,7 +13,7 @@ import math
 import re
 
 __all__ = ["DURATION_UNITS_S", "parse_duration", "parse_probability", "parse_temperature", "parse_fraction",
-           "format_duration"]
+           "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration"]
 
 #: Accepted time units and their length in seconds (year = Julian year, 365.25 days).
 DURATION_UNITS_S = {
@@ -82,6 +82,21 @@ def parse_fraction(text: str, name: str = "fraction", upper: float = 1.0) -> flo
     if not 0 <= frac < upper:
         raise ValueError(f"{name} must be in [0, {upper:g}) (i.e. [0, {upper * 100:g}%)), got {text!r}")
     return frac
+
+
+FREQUENCY_UNITS_HZ = {"": 1.0, "hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
+
+
+def parse_frequency(text: str, name: str = "--clock") -> float:
+    """Hz from ``"1GHz"``, ``"500 MHz"``, ``"1e9"`` (a bare number means Hz); must be > 0 and finite."""
+    units = ", ".join(u for u in FREQUENCY_UNITS_HZ if u)
+    value, unit = _split(text, name, f"a frequency with an optional unit ({units}), e.g. 1GHz")
+    if unit.lower() not in FREQUENCY_UNITS_HZ:
+        raise ValueError(f"{name}: unknown frequency unit {unit!r} in {text!r}; allowed units: {units}")
+    hz = value * FREQUENCY_UNITS_HZ[unit.lower()]
+    if not (math.isfinite(hz) and hz > 0):
+        raise ValueError(f"{name} must be > 0 Hz, got {text!r}")
+    return hz
 
 
 def format_duration(seconds: float) -> str:

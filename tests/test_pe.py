@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from amaranth.back import verilog
 
+from hw.bf16_mul import BF16Multiplier
+from hw.fp32_add import FP32Adder
+from hw.mac import BF16MAC
 from hw.pe import ReconfigurablePE
 from model import fp_golden as g
 from scripts.rtlsim import simulate_stream
@@ -94,8 +97,9 @@ def test_small_dot_product_by_value():
 
 
 def test_latency_attributes():
+    """Multiplier, then adder1/adder3 in parallel, then adder2; mode 0 is padded to the same depth."""
     dut = ReconfigurablePE()
-    assert dut.latency_conv == 11 and dut.latency_systolic == 11
+    assert dut.latency_conv == dut.latency_systolic == BF16Multiplier.latency + 2 * FP32Adder.latency
 
 
 def test_bad_parameters():
@@ -119,8 +123,10 @@ def test_report_experiment_quick(tmp_path):
 
     section = pe_latency(Context(report_dir=tmp_path, quick=True, seed=3, show_progress=False))
     rows = {c.quantity: c for c in section.comparisons}
-    assert rows["systolic core (1 MAC) latency"].ours == 7 and rows["systolic core (1 MAC) latency"].paper == 11
-    assert rows["convolution core (3 MAC) latency"].ours == 11 and rows["convolution core (3 MAC) latency"].paper == 17
+    assert rows["systolic core (1 MAC) latency"].ours == BF16MAC.latency
+    assert rows["systolic core (1 MAC) latency"].paper == 11  # Table II
+    assert rows["convolution core (3 MAC) latency"].ours == ReconfigurablePE.latency_conv
+    assert rows["convolution core (3 MAC) latency"].paper == 17  # Table II
     assert rows["initiation interval, mode switching every vector"].ours == 1.0
     assert all(row[-1] == 0 for row in section.tables[0].rows)  # no result differs from the golden
     assert "| convolution core (3 MAC) latency | 17 cycles | 11 cycles |" in section.markdown("t", tmp_path)
