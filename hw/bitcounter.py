@@ -25,16 +25,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from model.checks import check_int
+
 __all__ = ["BitCounter"]
-
-
-def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and <= {maximum}"
-        raise ValueError(f"{name} must be >= {minimum}{upper}, not {value}")
-    return value
 
 
 class BitCounter(wiring.Component):
@@ -73,12 +66,12 @@ class BitCounter(wiring.Component):
     """
 
     def __init__(self, width: int = 256, max_rows: int = 1024, *, levels_per_stage: int = 2):
-        self._width = _check_int("width", width, 1, 4096)
-        self._max_rows = _check_int("max_rows", max_rows, 1)
-        self._levels_per_stage = _check_int("levels_per_stage", levels_per_stage, 1)
-        self._count_width = ceil_log2(width * max_rows + 1)
+        self._width = check_int("width", width, min=1, max=4096)
+        self._max_rows = check_int("max_rows", max_rows, min=1)
+        self._levels_per_stage = check_int("levels_per_stage", levels_per_stage, min=1)
+        self._count_width = ceil_log2(self._width * self._max_rows + 1)
         super().__init__({
-            "bits": In(width),
+            "bits": In(self._width),
             "valid": In(1),
             "first": In(1),
             "last": In(1),

@@ -14,6 +14,8 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
 
+from model.checks import check_bool  # re-exported: the FP blocks check ``ftz`` with it
+
 __all__ = ["BF16", "FP32", "CANONICAL_NAN", "check_bool", "leading_zeros", "shift_right_sticky", "round_pack",
            "flush_subnormal", "delay", "Decoded"]
 
@@ -23,13 +25,6 @@ BF16 = data.StructLayout({"mant": 7, "exp": 8, "sign": 1})
 FP32 = data.StructLayout({"mant": 23, "exp": 8, "sign": 1})
 #: The one NaN every block outputs (quiet, positive, payload zero).
 CANONICAL_NAN = 0x7FC00000
-
-
-def check_bool(name: str, value) -> bool:
-    """Raise ``TypeError`` naming ``name`` unless ``value`` is a ``bool``."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool (True or False), not {value!r}")
-    return value
 
 
 def _lzc_tree(bits: Value) -> tuple[Value, Value]:

@@ -48,19 +48,12 @@ import numbers
 
 import numpy as np
 
+from model.checks import check_choice, check_probability
+
 __all__ = ["MODES", "flip_bits", "split_groups", "count_flipped_bits", "flipped_bits_per_position"]
 
 MODES = ("all", "split")
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _check_ber(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {value!r}")
-    v = float(value)
-    if not (0.0 <= v <= 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return v
 
 
 def _unsigned_view(words: np.ndarray) -> np.ndarray:
@@ -138,8 +131,7 @@ def flip_bits(words, ber=None, *, mode: str = "all", ber_msb=None, ber_lsb=None,
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice("mode", mode, MODES)
     words = np.asarray(words)
     out = np.array(words, copy=True, order="C")
     flat = _unsigned_view(out).reshape(-1)
@@ -149,14 +141,14 @@ def flip_bits(words, ber=None, *, mode: str = "all", ber_msb=None, ber_lsb=None,
             raise ValueError("ber is required for mode='all' (a per-bit probability in [0, 1])")
         if ber_msb is not None or ber_lsb is not None or msb_bits is not None:
             raise ValueError("ber_msb, ber_lsb and msb_bits apply only to mode='split'")
-        p = _check_ber("ber", ber)
+        p = check_probability("ber", ber)
         _flip_group(flat, np.arange(width, dtype=np.int64), p, rng)
     else:
         if ber is not None:
             raise ValueError("ber must not be given for mode='split'; give ber_msb and ber_lsb (each in [0, 1])")
         if ber_msb is None or ber_lsb is None:
             raise ValueError("mode='split' needs both ber_msb and ber_lsb (each in [0, 1])")
-        p_msb, p_lsb = _check_ber("ber_msb", ber_msb), _check_ber("ber_lsb", ber_lsb)
+        p_msb, p_lsb = check_probability("ber_msb", ber_msb), check_probability("ber_lsb", ber_lsb)
         msb, lsb = split_groups(width, msb_bits)
         _flip_group(flat, msb, p_msb, rng)
         _flip_group(flat, lsb, p_lsb, rng)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RowStream", "ref_bitcounter", "count_width", "random_stream", "binary_dot"]
+__all__ = ["RowStream", "ref_bitcounter", "ref_bitcount_reader", "count_width", "random_stream", "binary_dot"]
 
 
 def count_width(width: int, max_rows: int) -> int:
@@ -115,3 +115,35 @@ def random_stream(rng: np.random.Generator, width: int, max_rows: int, groups: i
         density = rng.random()
         add_group([rng.random(width) < density for _ in range(n)], p_gap)
     return RowStream(np.array(rows, dtype=bool).reshape(-1, width), valid, first, last)
+
+
+def ref_bitcount_reader(words, cmd_addr, cmd_rows, width: int, max_rows: int, inject=None) -> list[int]:
+    """Golden of :class:`hw.bitcount_reader.BitCountReader`: one total per command with ``rows > 0``.
+
+    Parameters
+    ----------
+    words : sequence of int
+        The array's rows (bit ``j`` of word ``i`` = column ``j`` of row ``i``); ``depth = len(words)``.
+    cmd_addr, cmd_rows : sequences of int
+        The commands in order; addresses wrap modulo ``depth``.
+    width, max_rows : int
+        Row width and the block's ``max_rows`` (the total wraps modulo ``2**count_width(width, max_rows)``).
+    inject : callable(access, addr, data) -> data, optional
+        The memory's error-injection hook, replayed on the reads in the order the block makes them.
+    """
+    depth = len(words)
+    mod = 1 << count_width(width, max_rows)
+    out, access = [], 0
+    for a, n in zip(np.asarray(cmd_addr).tolist(), np.asarray(cmd_rows).tolist()):
+        if n == 0:
+            continue
+        acc = 0
+        for k in range(n):
+            addr = (a + k) % depth
+            data = int(words[addr])
+            if inject is not None:
+                data = int(inject(access, addr, data))
+            access += 1
+            acc = (acc + bin(data).count("1")) % mod
+        out.append(acc)
+    return out

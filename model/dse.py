@@ -38,11 +38,11 @@ Decisions where the paper is vague (each also stated at the function):
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from model.checks import check_choice, check_int, check_real
 from model.zoo import Model, get_model
 
 __all__ = ["BYTES_PER_ELEMENT", "MB", "KB", "GLB_PAPER_BYTES", "SCRATCHPAD_PAPER_BYTES", "PE_SIZE",
@@ -77,7 +77,7 @@ DDR4_CHANNELS = 2
 #: Peak bandwidth, 46.9 GB/s (assumption: peak, no refresh or bank-conflict losses -> a lower bound on latency).
 DDR4_BANDWIDTH = DDR4_TRANSFERS_PER_S * DDR4_BUS_BYTES * DDR4_CHANNELS
 #: DRAM access energy per bit, I/O included. Assumption: 20 pJ/bit, the low end of Horowitz (ISSCC 2014,
-#: "Computing's energy problem": 1.3-2.6 nJ per 64-bit DRAM access = 20-40 pJ/bit); the paper gives none.
+#: "Computing's energy problem": 1.3-2.6 nJ per 64-bit DRAM access = 20.3-40.6 pJ/bit); the paper gives none.
 DDR4_PJ_PER_BIT = 20.0
 #: How many times an excess byte crosses the DRAM interface (decision 7).
 SPILL_FACTOR = 1.0
@@ -88,20 +88,6 @@ def dtype_bytes(dtype: str) -> int:
     if not isinstance(dtype, str) or dtype.lower() not in BYTES_PER_ELEMENT:
         raise ValueError(f"dtype must be one of {sorted(BYTES_PER_ELEMENT)}, got {dtype!r}")
     return BYTES_PER_ELEMENT[dtype.lower()]
-
-
-def _check_batch(batch) -> int:
-    if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-    return int(batch)
-
-
-def _check_positive(name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or value < 0 or (value == 0 and not allow_zero):
-        rng = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}")
-    return value
 
 
 def resolve_model(model) -> Model:
@@ -134,11 +120,8 @@ class ArrayConfig:
 
     def __post_init__(self):
         for f in ("rows", "cols", "pe_size"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"array {f} must be an integer >= 1, got {v!r}")
-        if self.unit not in ("mac", "pe"):
-            raise ValueError(f"array unit must be 'mac' or 'pe', got {self.unit!r}")
+            check_int(f"array {f}", getattr(self, f), min=1, type_error=False)
+        check_choice("array unit", self.unit, ("mac", "pe"))
         if self.unit == "mac" and self.cols < self.pe_size:
             raise ValueError(f"array cols must be >= P_s = {self.pe_size} MACs to hold one conv PE, "
                              f"got {self.cols}")
@@ -236,7 +219,7 @@ def glb_bytes_per_layer(model, batch: int, dtype: str) -> dict:
     Returns a dict of numpy arrays over conv layers: ``name``, ``ifmap``, ``weights``, ``ofmap``, ``total`` (bytes).
     """
     m = resolve_model(model)
-    batch = _check_batch(batch)
+    batch = check_int("batch", batch, min=1, type_error=False)
     b = dtype_bytes(dtype)
     a = _arrays(m)
     c = a["is_conv"]
@@ -264,10 +247,10 @@ def extra_dram(model, batch: int, dtype: str, glb_bytes: float = GLB_PAPER_BYTES
 
     Returns ``{"bytes", "seconds", "joules"}`` summed over the model, and ``"layers_spilling"``.
     """
-    _check_positive("glb_bytes", glb_bytes, allow_zero=True)
-    _check_positive("bandwidth", bandwidth)
-    _check_positive("pj_per_bit", pj_per_bit, allow_zero=True)
-    _check_positive("spill_factor", spill_factor, allow_zero=True)
+    check_real("glb_bytes", glb_bytes, min=0, type_error=False)
+    check_real("bandwidth", bandwidth, min=0, min_open=True, type_error=False)
+    check_real("pj_per_bit", pj_per_bit, min=0, type_error=False)
+    check_real("spill_factor", spill_factor, min=0, type_error=False)
     need = glb_bytes_per_layer(model, batch, dtype)["total"]
     excess = np.maximum(need - glb_bytes, 0) * spill_factor
     total = float(excess.sum())
@@ -278,11 +261,10 @@ def extra_dram(model, batch: int, dtype: str, glb_bytes: float = GLB_PAPER_BYTES
 # --------------------------------------------------------------------------------------------- Eqs. (2)-(11)
 def _timing_args(array, batch, conv_cycles, fc_cycles, clock_hz):
     array = parse_array(array)
-    batch = _check_batch(batch)
+    batch = check_int("batch", batch, min=1, type_error=False)
     for name, v in (("conv_cycles", conv_cycles), ("fc_cycles", fc_cycles)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} (clock cycles per step) must be an integer >= 1, got {v!r}")
-    _check_positive("clock_hz", clock_hz)
+        check_int(f"{name} (clock cycles per step)", v, min=1, type_error=False)
+    check_real("clock_hz", clock_hz, min=0, min_open=True, type_error=False)
     return array, batch, 1.0 / clock_hz
 
 
@@ -367,7 +349,7 @@ def retention(model, array="42x42", batch: int = 16, conv_cycles: int = CONV_CYC
     execution order (decision 4).
     """
     m = resolve_model(model)
-    _check_positive("t_pool_relu", t_pool_relu, allow_zero=True)
+    check_real("t_pool_relu", t_pool_relu, min=0, type_error=False)
     t = layer_times(m, array, batch, conv_cycles, fc_cycles, clock_hz)
     a = _arrays(m)
     if t.size < 2:

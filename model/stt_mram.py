@@ -24,8 +24,9 @@ LSB bank, 3 s*, BER 1e-5       12.5        1.118 s      12.61                   
 (*the paper states no retention time for the LSB bank; we assume the GLB's 3 s.) The three fitted
 τ agree with 1 s to within the 0.5 granularity the paper reads Δ off its Fig. 15 with, so the paper
 almost certainly evaluated eq. (14) with τ = 1 *in seconds* (a dropped "ns"). With the physical
-τ = 1 ns the same retention targets need Δ ≈ 20 more (e^20 ≈ 5e8 times longer mean retention), and
-conversely the paper's Δ = 39 at τ = 1 ns holds data at BER 1e-9 for only ~0.09 s, not 3 years.
+τ = 1 ns the same retention targets need Δ larger by ln(1e9) ≈ 20.7 (the mean retention τ·e^Δ must stay
+the same while τ shrinks 1e9-fold), and conversely the paper's Δ = 39 at τ = 1 ns holds data at BER 1e-9
+for only ~0.09 s, not 3 years.
 **The tool uses τ = 1 ns by default** (:data:`TAU_ATTEMPT_S`) because it is the physical attempt
 time of the cited model and the only value for which eqs. (15)-(16) give nanosecond read/write pulses;
 :data:`TAU_PAPER_FIT_S` = 1 s is provided, named as what it is, to reproduce the paper's Δ values.
@@ -58,6 +59,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.checks import check_real, check_real_array
+
 __all__ = [
     "K_B_J_PER_K", "Q_E_C", "H_J_S", "HBAR_J_S", "MU0_H_PER_M", "SECONDS_PER_YEAR",
     "TAU_ATTEMPT_S", "TAU_PAPER_FIT_S", "TAU_WRITE_S", "T_NOM_K", "N_SIGMA",
@@ -86,43 +89,18 @@ T_NOM_K = 300.0          #: nominal temperature of eqs. (17)-(18) [K]; the paper
 N_SIGMA = 4              #: guard-band width in σ, eqs. (17)-(18) ("worst-case 4σ, 99.993 %")
 
 
-# --- argument checking ---------------------------------------------------------------------------------------
-def _arr(name, value):
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if np.any(np.isnan(a)):
-        raise ValueError(f"{name} must be a number, got NaN")
-    return a
-
-
+# --- argument checking (model.checks; every one accepts scalars or arrays and raises ValueError) ---------------
 def _positive(name, value, unit=""):
-    a = _arr(name, value)
-    if np.any(a <= 0) or np.any(np.isinf(a)):
-        raise ValueError(f"{name} must be in (0, inf){unit}, got {_show(value)}")
-    return a
+    return _ratio(name, value, 0, math.inf, lo_open=True, unit=unit)
 
 
 def _probability(name, value):
-    a = _arr(name, value)
-    if np.any(a <= 0) or np.any(a >= 1):
-        raise ValueError(f"{name} must be in (0, 1) (a probability), got {_show(value)}")
-    return a
+    return _ratio(name, value, 0, 1, lo_open=True)
 
 
-def _ratio(name, value, lo, hi, lo_open=False, hi_open=True):
-    a = _arr(name, value)
-    bad = (a <= lo if lo_open else a < lo) | (a >= hi if hi_open else a > hi)
-    if np.any(bad):
-        rng = ("(" if lo_open else "[") + f"{lo:g}, {hi:g}" + (")" if hi_open else "]")
-        raise ValueError(f"{name} must be in {rng}, got {_show(value)}")
-    return a
-
-
-def _show(value):
-    a = np.asarray(value)
-    return repr(value) if a.ndim == 0 else f"an array with values in [{np.nanmin(a):g}, {np.nanmax(a):g}]"
+def _ratio(name, value, lo, hi, lo_open=False, hi_open=True, unit=""):
+    return check_real_array(name, value, min=lo, max=hi, min_open=lo_open, max_open=hi_open, unit=unit,
+                            type_error=False)
 
 
 def _out(a):
@@ -434,17 +412,10 @@ class GuardBand:
     t_nom_k: float = T_NOM_K
 
     def __post_init__(self):
-        limit = 1 / N_SIGMA
-        for name in ("sigma_rel", "t_hot_k", "t_cold_k", "t_nom_k"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or math.isnan(v):
-                raise ValueError(f"{name} must be a number, got {v!r}")
-        if not 0 <= self.sigma_rel < limit:
-            raise ValueError(f"sigma_rel must be in [0, {limit:g}) (fraction of the mean), got {self.sigma_rel!r}")
+        check_real("sigma_rel", self.sigma_rel, min=0, max=1 / N_SIGMA, max_open=True, type_error=False)
         for name in ("t_hot_k", "t_cold_k", "t_nom_k"):
-            v = getattr(self, name)
-            if not 0 < v < math.inf:
-                raise ValueError(f"{name} must be in (0, inf) K, got {v!r}")
+            check_real(name, getattr(self, name), min=0, max=math.inf, min_open=True, max_open=True, unit="K",
+                       type_error=False)
         if not self.t_cold_k <= self.t_nom_k <= self.t_hot_k:
             raise ValueError(f"temperatures must satisfy t_cold_k <= t_nom_k <= t_hot_k, got t_cold_k="
                              f"{self.t_cold_k:g} K, t_nom_k={self.t_nom_k:g} K, t_hot_k={self.t_hot_k:g} K")
@@ -601,3 +572,18 @@ def design_delta(retention_s: float, ber: float, tau_s: float = TAU_ATTEMPT_S,
             wr = write_pulse_width(mx if mx is not None else delta, device.i_write_ratio, device.wer,
                                    device.tau_write_s)
     return DeltaDesign(float(retention_s), float(ber), float(tau_s), delta, guard, gb, mx, rd, wr)
+
+
+# --- fits to the paper's design points -------------------------------------------------------------------------
+def fitted_nominal_temperature(delta_scaled, delta_pt_gb, sigma_rel=0.021, t_hot_k=393.0) -> float:
+    """One T_nom [K] for several (Δ_scaled, Δ_PT_GB) pairs: the mean of their :func:`implied_nominal_temperature`.
+
+    Each pair gives T_nom = T_hot · Δ_scaled / (Δ_PT_GB (1 − 4σ_rel)) (eq. 17 with equality); the paper states
+    three pairs (Section V.C/V.D) but no T_nom. Their implied values differ because the paper rounds Δ to 0.5,
+    and their mean is one common T_nom that reproduces each Δ_PT_GB within that rounding.
+    """
+    t = np.asarray(implied_nominal_temperature(delta_scaled, delta_pt_gb, sigma_rel, t_hot_k), dtype=float)
+    return float(np.mean(t))
+
+
+__all__ += ["fitted_nominal_temperature"]

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
+from model.checks import check_choice, check_int
 
 __all__ = ["Layer", "Model", "MODEL_NAMES", "get_model", "list_models", "load_shapes", "model_from_dict",
            "model_to_dict", "APPROXIMATE_MODELS", "PUBLISHED"]
@@ -97,16 +97,11 @@ class Layer:
     ceil_mode: bool = False
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"layer {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        check_choice(f"layer {self.name!r}: kind", self.kind, KINDS)
         for f in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride", "groups"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"layer {self.name!r}: {f} must be an integer >= 1, got {v!r}")
+            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=1, type_error=False)
         for f in ("pad_h", "pad_w", "bn"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"layer {self.name!r}: {f} must be an integer >= 0, got {v!r}")
+            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=0, type_error=False)
         if self.in_c % self.groups or self.out_c % self.groups:
             raise ValueError(f"layer {self.name!r}: groups={self.groups} must divide in_c={self.in_c} "
                              f"and out_c={self.out_c}")
@@ -781,9 +776,7 @@ def model_from_dict(data, source: str = "shape data") -> Model:
             if isinstance(default, bool) and not isinstance(kw[key], bool):
                 raise ValueError(f"{where}: field {key!r} must be true or false, got {kw[key]!r}")
         for key in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride", "pad_h", "pad_w", "groups", "bn"):
-            v = kw[key]
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ValueError(f"{where}: field {key!r} must be an integer, got {v!r}")
+            check_int(f"{where}: field {key!r}", kw[key], type_error=False)
         try:
             layers.append(Layer(**kw))
         except ValueError as e:
@@ -793,8 +786,7 @@ def model_from_dict(data, source: str = "shape data") -> Model:
     if dup:
         raise ValueError(f"{source}: duplicate layer name(s) {dup}")
     input_hw = data.get("input_hw", layers[0].in_h)
-    if isinstance(input_hw, bool) or not isinstance(input_hw, int) or input_hw < 1:
-        raise ValueError(f"{source}: field 'input_hw' must be a positive integer, got {input_hw!r}")
+    check_int(f"{source}: field 'input_hw'", input_hw, min=1, type_error=False)
     if not any(l.kind != "pool" for l in layers):
         raise ValueError(f"{source}: 'layers' has no conv or fc layer")
     return Model(data["name"], tuple(layers), input_hw, str(data.get("note", "")))

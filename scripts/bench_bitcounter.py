@@ -1,31 +1,44 @@
 """Benchmark: bitcounter rows checked per second, cocotb testbench against a plain Verilator C++ harness.
 
-Both clock the same Verilog (``BitCounter(width)``) built by Verilator with the same flags:
+Both clock the same Verilog: the registry block ``bitcounter`` (``scripts/blocks.py``) built as
+``BitCounter(width, max_rows=64)``, verilated with the same flags (cached builds under
+``build/sim/bitcounter_custom`` for cocotb and ``build/bench/bitcounter_cpp_w<width>`` for C++).
 
-* **cocotb**: the ``random_groups_and_corners`` test of ``tb/cocotb_bitcounter.py`` (driver, monitor, numpy
-  golden model, in-order scoreboard); timed inside the simulator from the golden model to the scoreboard's
-  verdict (stimulus generation excluded).
+* **cocotb**: the generic testbench ``tb/cocotb_block.py`` through ``scripts.cosim.cosim("bitcounter",
+  params=..., bench=True)``: seeded random row groups (1..64 rows, ~32.5 on average, idle cycles between and
+  inside groups) after the corner groups, driven by the stream driver, every count checked by the monitor and
+  the in-order scoreboard against the numpy golden ``model.bitcounter.ref_bitcounter``, every latency checked.
+  The rate counts the rows driven over the simulation + scoreboard time (stimulus and golden excluded).
 * **limit**: a C++ ``main`` that drives random rows (xorshift64) in groups of 4, computes each group's popcount
   with ``__builtin_popcountll`` and checks ``count`` at every ``count_valid``: no Python at all.
 
-Prints both rates and their ratio, measured in one run. Usage::
+Prints both rates and their ratio, measured in one run, then where the cocotb time goes: stimulus + golden
+model, simulation + scoreboard, the cost per clock cycle against the C++ harness' (the per-cycle Python cost of
+cocotb and the agents is what the ratio measures), and the start-up (build check, simulator launch). Usage::
 
-    python scripts/bench_bitcounter.py [--width 256] [--rows 20000] [--cpp-rows 2000000]
+    python scripts/bench_bitcounter.py [--width 256] [--rows 20000] [--cpp-rows 2000000] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: tb/ is not installed
+from scripts.blocks import BLOCKS
+from scripts.cosim import cosim
+from scripts.toolchain.paths import BUILD
+from scripts.toolchain.verilator import build_cpp_harness, run_cpp_harness
 
-from hw.bitcounter import BitCounter  # noqa: E402
-from scripts.flow import BUILD, build_cpp_harness  # noqa: E402
-from tb.cosim import run_cocotb_bench  # noqa: E402
+#: Rows per group of the C++ harness; ``max_rows`` of the DUT in both runs.
+MAX_ROWS = 64
+#: Rows of the corner groups that ``model.bitcounter.random_stream`` puts first (max_rows + 3 + 4 + 4).
+CORNER_ROWS = MAX_ROWS + 11
+#: Mean rows of a random group (uniform 1 .. min(max_rows, 64)).
+MEAN_GROUP_ROWS = (1 + min(MAX_ROWS, 64)) / 2
+#: Allowed flag ranges (the cocotb run stops at 10^6 cycles; a row costs ~1.25 cycles with the idle cycles).
+RANGES = {"width": (1, 4096), "rows": (1, 500_000), "cpp_rows": (1, 10**10), "seed": (0, 2**32 - 1)}
 
 CPP = r"""
 #include "Vtop.h"
@@ -47,7 +60,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 2; i++) { top.clk = 1; top.eval(); top.clk = 0; top.eval(); }
     top.rst = 0;
     std::deque<uint64_t> expected;
-    uint64_t acc = 0, checked = 0, errors = 0;
+    uint64_t acc = 0, checked = 0, errors = 0, cycles = 0;
     auto t0 = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < rows + %(latency)d + 1; i++) {
         bool drive = i < rows;
@@ -73,17 +86,20 @@ int main(int argc, char** argv) {
             checked++;
         }
         top.clk = 0; top.eval();
+        cycles++;
     }
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    printf("{\"rows\": %%llu, \"seconds\": %%.6f, \"groups_checked\": %%llu, \"errors\": %%llu}\n",
-           (unsigned long long)rows, s, (unsigned long long)checked, (unsigned long long)errors);
+    printf("{\"rows\": %%llu, \"seconds\": %%.6f, \"cycles\": %%llu, \"groups_checked\": %%llu, \"errors\": %%llu}\n",
+           (unsigned long long)rows, s, (unsigned long long)cycles, (unsigned long long)checked,
+           (unsigned long long)errors);
     return errors != 0 || !expected.empty();
 }
 """
 
 
 def cpp_harness(width: int) -> Path:
-    dut = BitCounter(width, 1024)
+    """The C++ harness around the same ``BitCounter(width, MAX_ROWS)`` as the cocotb run (cached build)."""
+    dut = BLOCKS["bitcounter"].build(width=width, max_rows=MAX_ROWS)
     if width <= 64:
         assign = "top.bits = r;"
     else:
@@ -93,33 +109,62 @@ def cpp_harness(width: int) -> Path:
     return build_cpp_harness(dut, "bitcounter", cpp, BUILD / "bench" / f"bitcounter_cpp_w{width}")
 
 
+def groups_for(rows: int) -> int:
+    """Random groups (the testbench's ``n``) for about ``rows`` rows in all, corner groups included."""
+    return max(1, round((rows - CORNER_ROWS) / MEAN_GROUP_ROWS))
+
+
+def check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace, ranges: dict) -> None:
+    """Exit 2 (``parser.error``) naming the first flag outside its allowed range."""
+    for name, (lo, hi) in ranges.items():
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, default=256, help="bits per row (default 256)")
-    parser.add_argument("--rows", type=int, default=20000, help="rows through cocotb (about; default 20000)")
-    parser.add_argument("--cpp-rows", type=int, default=2_000_000, help="rows through the C++ harness")
-    parser.add_argument("--seed", type=int, default=1, help="cocotb stimulus seed")
+    parser.add_argument("--width", type=int, default=256, help="bits per row (1..4096, default 256)")
+    parser.add_argument("--rows", type=int, default=20000,
+                        help="rows through cocotb (about: whole random groups; 1..500000, default 20000)")
+    parser.add_argument("--cpp-rows", type=int, default=2_000_000,
+                        help="rows through the C++ harness (default 2000000)")
+    parser.add_argument("--seed", type=int, default=1, help="cocotb stimulus seed (0..2^32-1, default 1)")
     args = parser.parse_args(argv)
-    for name in ("width", "rows", "cpp_rows"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    check_ranges(parser, args, RANGES)
 
-    exe = cpp_harness(args.width)
-    cpp = json.loads(subprocess.run([str(exe), str(args.cpp_rows)], check=True, capture_output=True,
-                                    text=True).stdout)
-    dut = BitCounter(args.width, 64)
-    groups = max(1, args.rows // 33)  # random groups average ~32.5 rows plus gaps
-    coco = run_cocotb_bench(config=f"bench_bitcounter_w{args.width}", component=dut, toplevel="bitcounter",
-                            test_module="cocotb_bitcounter", testcase="random_groups_and_corners",
-                            params={"width": args.width, "max_rows": 64, "groups": groups, "latency": dut.latency},
-                            seed=args.seed)
+    cpp = run_cpp_harness(cpp_harness(args.width), args.cpp_rows)
+    params = {"config": {"width": args.width, "max_rows": MAX_ROWS}, "n": groups_for(args.rows)}
+    t0 = time.perf_counter()
+    coco = cosim("bitcounter", params=params, seed=args.seed, bench=True)
+    wall = time.perf_counter() - t0
+
     rate_cpp = cpp["rows"] / cpp["seconds"]
-    rate_coco = coco["rows"] / coco["seconds"]
-    print(f"bitcounter width {args.width}")
-    print(f"  cocotb testbench : {coco['rows']:>9} rows in {coco['seconds']:.3f} s = {rate_coco:>12,.0f} rows/s")
+    rate_coco = coco["vectors"] / coco["seconds"]
+    us_coco = 1e6 * coco["seconds"] / coco["cycles"]
+    us_cpp = 1e6 * cpp["seconds"] / cpp["cycles"]
+    startup = wall - coco["golden_seconds"] - coco["seconds"]
+    print(f"bitcounter width {args.width}, max_rows {MAX_ROWS} (the same Verilog in both runs)")
+    print(f"  cocotb testbench : {coco['vectors']:>9} rows in {coco['seconds']:.3f} s = {rate_coco:>12,.0f} rows/s "
+          f"({coco['results']} groups checked; seed {args.seed})")
     print(f"  C++ harness limit: {cpp['rows']:>9} rows in {cpp['seconds']:.3f} s = {rate_cpp:>12,.0f} rows/s "
           f"({cpp['groups_checked']} groups checked, {cpp['errors']} errors)")
     print(f"  ratio cocotb / C++ limit = {rate_coco / rate_cpp:.2e} (C++ is {rate_cpp / rate_coco:,.0f}x faster)")
+    share = 100 * coco["seconds"] / (coco["seconds"] + coco["golden_seconds"])
+    print("  where the cocotb time goes:")
+    print(f"    stimulus + golden model (numpy, before the clock starts): {coco['golden_seconds']:8.3f} s")
+    print(f"    simulation + scoreboard (the rate's time)                : {coco['seconds']:8.3f} s  "
+          f"over {coco['cycles']:>8} cycles = {us_coco:9.4f} us/cycle")
+    print(f"    C++ harness, for comparison                              : {cpp['seconds']:8.3f} s  "
+          f"over {cpp['cycles']:>8} cycles = {us_cpp:9.4f} us/cycle")
+    print(f"    start-up (build check or rebuild, simulator launch)      : {startup:8.3f} s  "
+          f"(not in the rate; the whole cocotb run took {wall:.3f} s)")
+    print(f"    cycles per row: cocotb {coco['cycles'] / coco['vectors']:.2f} (idle cycles in the stimulus), "
+          f"C++ {cpp['cycles'] / cpp['rows']:.2f}")
+    print(f"    -> simulation + scoreboard is {share:.0f}% of the measured cocotb time (golden model "
+          f"{100 - share:.0f}%). A cocotb cycle costs {us_coco / us_cpp:,.0f}x a C++ cycle:\n       the Verilator "
+          f"model itself is ~{100 * us_cpp / us_coco:.1f}% of it, the rest is cocotb and the Python driver, monitor "
+          "and scoreboard.")
     return 0 if cpp["errors"] == 0 else 1
 
 

@@ -8,9 +8,10 @@ Fig. 14 (b) sweep over 7 batch sizes) twice in the same run:
 * **baseline** -- the same numbers from a naive pure-Python loop over :class:`model.zoo.Layer` objects
   (:func:`model.dse.ref_layer_time` and a Python GLB loop).
 
-It checks both give the same results and prints the times and the speed-up ratio. Usage::
+It checks both give the same results and prints the times and the speed-up ratio. Usage (from the repository root,
+with the project installed by ``pip install -e .``)::
 
-    /work/venv/bin/python -m scripts.bench_dse [--repeat N]
+    python scripts/bench_dse.py [--repeat N]
 """
 
 from __future__ import annotations

@@ -1,32 +1,44 @@
 """Benchmark: BF16 MAC vectors verified per second, cocotb testbench against a plain Verilator C++ harness.
 
-* **cocotb, 1 lane**: the real ``BF16MAC`` top, one vector per cycle, checked bit-exactly against
-  ``model.fp_golden.ref_mac`` in numpy batches (``tb/cocotb_fp.py``).
-* **cocotb, N lanes**: ``N`` copies side by side (``tb/lanes.py``): one cocotb cycle carries N vectors.
+* **cocotb, 1 lane**: the registry block ``bf16_mac`` (``scripts/blocks.py``, the real ``BF16MAC``), one vector
+  per cycle, through the generic testbench ``tb/cocotb_block.py`` via ``scripts.cosim.cosim(..., bench=True)``:
+  the MAC corners, then ``vectors / 4`` random vectors, every result checked bit-exactly against
+  ``model.fp_golden.ref_mac`` by the in-order scoreboard, every latency checked.
+* **cocotb, N lanes**: the same with ``N`` copies side by side (``scripts/sim/lanes.py``) and ``vectors`` random
+  vectors: one cocotb cycle carries N vectors. With the default flags this is the registry configuration ``x8``
+  (built under ``build/sim/bf16_mac_x8``); other values run custom parameters (``build/sim/bf16_mac_custom``,
+  which the 1-lane run also uses: with ``--lanes`` > 1 and non-default sizes both runs rebuild it every time).
 * **limit**: a C++ ``main`` clocking the same single-MAC Verilog with random operands (xorshift64), checking
   every result against C++ ``float`` arithmetic ``(float)((float)a * (float)b) + c`` (IEEE-754 binary32,
   round-to-nearest-even, gradual underflow: the same two roundings; NaNs compared as canonical NaN).
 
-Timings of the cocotb runs start after stimulus generation and the golden model, and end after the check.
-Prints the rates and the ratios, all measured in one run. Usage::
+The cocotb rates count the vectors driven over the simulation + scoreboard time (stimulus and golden
+excluded). Prints the rates and the ratios, all measured in one run, then where the cocotb time goes: stimulus
++ golden model, simulation + scoreboard, the cost per clock cycle against the C++ harness' (the per-cycle Python
+cost of cocotb and the agents is what the ratios measure; lanes divide it among N vectors), and the start-up
+(build check, simulator launch). Usage::
 
-    python scripts/bench_fp.py [--vectors 100000] [--lanes 8] [--cpp-vectors 5000000]
+    python scripts/bench_fp.py [--vectors 100000] [--lanes 8] [--cpp-vectors 5000000] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Mapping
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: tb/ is not installed
+from scripts.blocks import BLOCKS
+from scripts.cosim import cosim
+from scripts.toolchain.paths import BUILD
+from scripts.toolchain.verilator import build_cpp_harness, run_cpp_harness
 
-from hw.mac import BF16MAC  # noqa: E402
-from scripts.flow import BUILD, build_cpp_harness  # noqa: E402
-from tb.cosim import run_cocotb_bench  # noqa: E402
-from tb.lanes import Lanes  # noqa: E402
+BLOCK = "bf16_mac"
+#: Allowed flag ranges (a cocotb run stops at 10^6 cycles; the C++ harness keeps 4 bytes per vector).
+RANGES = {"vectors": (1, 2_000_000), "lanes": (1, 32), "cpp_vectors": (1, 100_000_000), "seed": (0, 2**32 - 1)}
+#: What ``tb/cocotb_block.py`` uses for a parameter that a configuration leaves out.
+_DEFAULTS = {"config": {}, "n": 200, "gaps": 0.0, "lanes": 1, "read_latency": 1, "ready": 1.0, "ber": 0.0}
 
 CPP = r"""
 #include "Vtop.h"
@@ -51,7 +63,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 2; i++) { top.clk = 1; top.eval(); top.clk = 0; top.eval(); }
     top.rst = 0;
     uint32_t* expected = new uint32_t[n];
-    uint64_t head = 0, errors = 0, checked = 0;
+    uint64_t head = 0, errors = 0, checked = 0, cycles = 0;
     auto t0 = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < n + LAT + 1; i++) {
         if (i < n) {
@@ -70,48 +82,108 @@ int main(int argc, char** argv) {
             head++; checked++;
         }
         top.clk = 0; top.eval();
+        cycles++;
     }
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    printf("{\"vectors\": %%llu, \"seconds\": %%.6f, \"checked\": %%llu, \"errors\": %%llu}\n",
-           (unsigned long long)n, s, (unsigned long long)checked, (unsigned long long)errors);
+    printf("{\"vectors\": %%llu, \"seconds\": %%.6f, \"cycles\": %%llu, \"checked\": %%llu, \"errors\": %%llu}\n",
+           (unsigned long long)n, s, (unsigned long long)cycles, (unsigned long long)checked,
+           (unsigned long long)errors);
     return errors != 0 || checked != n;
 }
 """
 
 
-def _cocotb_rate(config, component, toplevel, lanes, vectors, seed) -> dict:
-    return run_cocotb_bench(config=config, component=component, toplevel=toplevel, test_module="cocotb_fp",
-                            params={"kind": "mac", "lanes": lanes, "random": vectors, "latency": BF16MAC.latency},
-                            seed=seed)
+def cpp_harness() -> Path:
+    """The C++ harness around the default ``BF16MAC`` (cached build)."""
+    dut = BLOCKS[BLOCK].build()
+    return build_cpp_harness(dut, BLOCK, CPP % {"latency": dut.latency}, BUILD / "bench" / "bf16_mac_cpp")
+
+
+def registry_config(block: str, params: Mapping) -> str | None:
+    """The name of ``block``'s registry co-simulation configuration that runs exactly ``params``, if any."""
+    spec = BLOCKS[block]
+
+    def normal(p: Mapping) -> dict:
+        d = {**_DEFAULTS, **{k: v for k, v in p.items() if k != "slow"}}
+        d["config"] = {**spec.config, **d["config"]}
+        return d
+
+    return next((name for name, p in spec.cosim.items() if normal(p) == normal(params)), None)
+
+
+def cocotb_run(params: dict, seed: int) -> dict:
+    """``cosim(..., bench=True)`` on a registry configuration when one equals ``params`` (its own build folder),
+    else on ``params``; the measurements plus ``wall`` (seconds of the whole call) and ``build`` (the folder)."""
+    name = registry_config(BLOCK, params)
+    t0 = time.perf_counter()
+    if name is not None:
+        result = cosim(BLOCK, name, seed=seed, bench=True)
+    else:
+        result = cosim(BLOCK, params=params, seed=seed, bench=True)
+    return {**result, "wall": time.perf_counter() - t0, "build": f"build/sim/{BLOCK}_{name or 'custom'}"}
+
+
+def check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace, ranges: dict) -> None:
+    """Exit 2 (``parser.error``) naming the first flag outside its allowed range."""
+    for name, (lo, hi) in ranges.items():
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vectors", type=int, default=100_000, help="random vectors through cocotb (default 1e5)")
-    parser.add_argument("--lanes", type=int, default=8, help="MAC copies side by side (default 8)")
-    parser.add_argument("--cpp-vectors", type=int, default=5_000_000, help="vectors through the C++ harness")
-    parser.add_argument("--seed", type=int, default=1, help="cocotb stimulus seed")
+    parser.add_argument("--vectors", type=int, default=100_000,
+                        help="random vectors through the N-lane cocotb run, a quarter through the 1-lane run "
+                             "(1..2000000, default 100000)")
+    parser.add_argument("--lanes", type=int, default=8, help="MAC copies side by side (1..32, default 8)")
+    parser.add_argument("--cpp-vectors", type=int, default=5_000_000,
+                        help="vectors through the C++ harness (default 5000000)")
+    parser.add_argument("--seed", type=int, default=1, help="cocotb stimulus seed (0..2^32-1, default 1)")
     args = parser.parse_args(argv)
-    for name in ("vectors", "lanes", "cpp_vectors"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    check_ranges(parser, args, RANGES)
 
-    exe = build_cpp_harness(BF16MAC(), "bf16_mac", CPP % {"latency": BF16MAC.latency}, BUILD / "bench" / "bf16_mac_cpp")
-    cpp = json.loads(subprocess.run([str(exe), str(args.cpp_vectors)], capture_output=True, text=True).stdout)
-    one = _cocotb_rate("bf16_mac", BF16MAC(), "bf16_mac", 1, args.vectors // 4, args.seed)
-    many = _cocotb_rate(f"bf16_mac_x{args.lanes}", Lanes(BF16MAC, args.lanes), f"bf16_mac_x{args.lanes}",
-                        args.lanes, args.vectors, args.seed)
-    rate = {k: v["vectors"] / v["seconds"] for k, v in (("cpp", cpp), ("one", one), ("many", many))}
+    cpp = run_cpp_harness(cpp_harness(), args.cpp_vectors)
+    many_label = f"{args.lanes} lanes" if args.lanes > 1 else "1 lane, 4x"
+    runs = {"1 lane": cocotb_run({"config": {}, "n": args.vectors // 4}, args.seed),
+            many_label: cocotb_run({"config": {}, "n": args.vectors, "lanes": args.lanes}, args.seed)}
+    rate_cpp = cpp["vectors"] / cpp["seconds"]
+    us_cpp = 1e6 * cpp["seconds"] / cpp["cycles"]
+    rate = {label: r["vectors"] / r["seconds"] for label, r in runs.items()}
+    us = {label: 1e6 * r["seconds"] / r["cycles"] for label, r in runs.items()}
+    golden = sum(r["golden_seconds"] for r in runs.values())
+    sim = sum(r["seconds"] for r in runs.values())
+
     print("BF16 MAC vectors verified per second")
-    print(f"  cocotb, 1 lane    : {one['vectors']:>9} vectors in {one['seconds']:.3f} s = {rate['one']:>12,.0f}/s")
-    print(f"  cocotb, {args.lanes} lanes   : {many['vectors']:>9} vectors in {many['seconds']:.3f} s = "
-          f"{rate['many']:>12,.0f}/s")
-    print(f"  C++ harness limit : {cpp['vectors']:>9} vectors in {cpp['seconds']:.3f} s = {rate['cpp']:>12,.0f}/s "
+    for label, r in runs.items():
+        print(f"  cocotb, {label:<10}: {r['vectors']:>9} vectors in {r['seconds']:.3f} s = {rate[label]:>12,.0f}/s "
+              f"({r['results']} checked; {r['build']}, seed {args.seed})")
+    print(f"  C++ harness limit : {cpp['vectors']:>9} vectors in {cpp['seconds']:.3f} s = {rate_cpp:>12,.0f}/s "
           f"({cpp['checked']} checked, {cpp['errors']} errors)")
-    print(f"  ratio cocotb 1 lane / limit   = {rate['one'] / rate['cpp']:.2e}")
-    print(f"  ratio cocotb {args.lanes} lanes / limit = {rate['many'] / rate['cpp']:.2e}")
-    print(f"  target >= 1e5 vectors/s through cocotb: {'met' if rate['many'] >= 1e5 else 'NOT met'} "
-          f"({rate['many']:,.0f}/s with {args.lanes} lanes)")
+    for label in runs:
+        print(f"  ratio cocotb {label:<10} / C++ limit = {rate[label] / rate_cpp:.2e} "
+              f"(C++ is {rate_cpp / rate[label]:,.0f}x faster)")
+    print(f"  target >= 1e5 vectors/s through cocotb: {'met' if rate[many_label] >= 1e5 else 'NOT met'} "
+          f"({rate[many_label]:,.0f}/s, {many_label})")
+    print("  where the cocotb time goes:")
+    print(f"    {'run':<10}  {'golden s':>9}  {'sim+sb s':>9}  {'start-up s':>10}  {'cycles':>8}  "
+          f"{'us/cycle':>9}  {'us/vector':>9}  {'x C++ cycle':>11}")
+    for label, r in runs.items():
+        startup = r["wall"] - r["golden_seconds"] - r["seconds"]
+        print(f"    {label:<10}  {r['golden_seconds']:>9.3f}  {r['seconds']:>9.3f}  {startup:>10.3f}  "
+              f"{r['cycles']:>8}  {us[label]:>9.2f}  {1e6 / rate[label]:>9.2f}  {us[label] / us_cpp:>11,.0f}")
+    print(f"    {'C++':<10}  {'-':>9}  {cpp['seconds']:>9.3f}  {'-':>10}  {cpp['cycles']:>8}  {us_cpp:>9.4f}  "
+          f"{1e6 / rate_cpp:>9.4f}  {1:>11}")
+    print("    golden: stimulus + golden model (numpy, before the clock starts); sim+sb: simulation + scoreboard "
+          "(the rates' time);\n    start-up: build check or rebuild, simulator launch, imports (not in the rates)")
+    print(f"    -> simulation + scoreboard is {100 * sim / (sim + golden):.0f}% of the measured cocotb time (golden "
+          f"model {100 * golden / (sim + golden):.0f}%). A cocotb cycle costs "
+          f"{min(us.values()) / us_cpp:,.0f}..{max(us.values()) / us_cpp:,.0f}x a C++ cycle:\n       the Verilator "
+          f"model itself is ~{100 * us_cpp / min(us.values()):.1f}% of it, the rest is cocotb and the Python driver, "
+          "monitor and scoreboard.")
+    if args.lanes > 1:
+        print(f"       {args.lanes} lanes make a cycle {us[many_label] / us['1 lane']:.1f}x dearer but carry "
+              f"{args.lanes} vectors: {rate[many_label] / rate['1 lane']:.1f}x the vectors/s of 1 lane.")
     return 0 if cpp["errors"] == 0 else 1
 
 

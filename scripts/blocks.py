@@ -1,45 +1,211 @@
-"""Registry of the ``hw/`` blocks that the Verilog, lint and synthesis flows process.
+"""The block registry: one :class:`~scripts.sim.block.BlockSpec` per ``hw/`` block drives every flow.
 
-Each entry maps a block name to a factory returning the component in its default (paper) configuration.
-Adding a block to every flow is one line here.
+Verilog (``mram-accel verilog``), lint, synthesis, the Verilator co-simulation (``tb/test_cosim.py``), the
+Amaranth-simulator checks (``tests/test_blocks.py``) and the lane wrapper all read :data:`BLOCKS`. Adding a
+block is ``hw/x.py``, its golden in ``model/``, one entry here and its tests: an entry names the factory and its
+default (paper) configuration, the port groups, the latency attribute, a seeded stimulus and the golden.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import numpy as np
 
-from amaranth.lib import wiring
+from model import fp_golden as fp
+from model.bitcounter import random_stream, ref_bitcount_reader, ref_bitcounter, RowStream
+from model.memory import ArrayModel
+from scripts.sim.block import BlockSpec, Expected, Stimulus
+from scripts.sim.contract import MemoryPorts, StreamPorts, gaps_from_valid
+
+__all__ = ["BLOCKS", "select", "pe_inputs", "pe_outputs", "bitcounter_stimulus_from"]
 
 
-def _bitcounter():
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(1 << 31))
+
+
+# --- bitcounter ------------------------------------------------------------------------------------------------
+
+def _bitcounter_factory(width=256, max_rows=1024, levels_per_stage=2):
     from hw.bitcounter import BitCounter
-    return BitCounter(width=256, max_rows=1024)
+    return BitCounter(width, max_rows, levels_per_stage=levels_per_stage)
 
 
-def _bf16_mul():
+def bitcounter_stimulus_from(stream: RowStream) -> Stimulus:
+    """A cycle-by-cycle :class:`~model.bitcounter.RowStream` as transactions (its valid rows) and gaps."""
+    rows = np.array(stream.packed(), dtype=object)[stream.valid]
+    return Stimulus({"bits": rows, "first": stream.first[stream.valid].astype(np.uint8),
+                     "last": stream.last[stream.valid].astype(np.uint8)},
+                    gaps=gaps_from_valid(stream.valid))
+
+
+def _bitcounter_stimulus(dut, rng, n):
+    return bitcounter_stimulus_from(random_stream(rng, dut.width, dut.max_rows, groups=n))
+
+
+def _bitcounter_golden(dut, stim):
+    first = np.asarray(stim.inputs["first"], bool)
+    last = np.asarray(stim.inputs["last"], bool)
+    nbytes = (dut.width + 7) // 8
+    raw = np.frombuffer(b"".join(int(r).to_bytes(nbytes, "little") for r in stim.inputs["bits"]), np.uint8)
+    bits = np.unpackbits(raw.reshape(-1, nbytes), axis=1, bitorder="little")[:, :dut.width].astype(bool)
+    stream = RowStream(bits, np.ones(len(first), bool), first, last)
+    return Expected({"count": np.array(ref_bitcounter(stream, dut.max_rows), dtype=object)},
+                    anchors=np.flatnonzero(last))
+
+
+# --- floating point ----------------------------------------------------------------------------------------------
+
+def _bf16_mul(ftz=False):
     from hw.bf16_mul import BF16Multiplier
-    return BF16Multiplier()
+    return BF16Multiplier(ftz=ftz)
 
 
-def _fp32_add():
+def _fp32_add(ftz=False):
     from hw.fp32_add import FP32Adder
-    return FP32Adder()
+    return FP32Adder(ftz=ftz)
 
 
-def _bf16_mac():
+def _bf16_mac(ftz=False):
     from hw.mac import BF16MAC
-    return BF16MAC()
+    return BF16MAC(ftz=ftz)
 
 
-def _reconfigurable_pe():
+def _pe(ftz=False):
     from hw.pe import ReconfigurablePE
-    return ReconfigurablePE()
+    return ReconfigurablePE(ftz=ftz)
 
 
-BLOCKS: dict[str, Callable[[], wiring.Component]] = {
-    "bitcounter": _bitcounter,
-    "bf16_mul": _bf16_mul,
-    "fp32_add": _fp32_add,
-    "bf16_mac": _bf16_mac,
-    "reconfigurable_pe": _reconfigurable_pe,
-}
+def _binary_stimulus(corners, random):
+    def stimulus(dut, rng, n):
+        ops = [np.concatenate([c, r]) for c, r in zip(corners(), random(_seed(rng), n))]
+        return Stimulus(dict(zip("abc", ops)),
+                        describe=lambda i: " ".join(f"{k}={int(op[i]):#x}" for k, op in zip("abc", ops)))
+    return stimulus
+
+
+def _binary_golden(ref, out):
+    def golden(dut, stim):
+        ops = [stim.inputs[k] for k in "abc" if k in stim.inputs]
+        return Expected({out: ref(*ops, ftz=dut.ftz)})
+    return golden
+
+
+def pe_inputs(mode, acts, wgts, psums) -> dict:
+    """The PE's input ports from ``ref_pe``'s arrays: ``mode`` (N,), ``acts``/``wgts``/``psums`` (N, 3)."""
+    inputs = {"mode": np.asarray(mode)}
+    for i in range(3):
+        inputs[f"act{i}"] = np.asarray(acts)[:, i]
+        inputs[f"wgt{i}"] = np.asarray(wgts)[:, i]
+        inputs[f"psum{i}"] = np.asarray(psums)[:, i]
+    return inputs
+
+
+def pe_outputs(outs, pe_out) -> dict:
+    """The PE's output ports from ``ref_pe``'s results ``outs`` (N, 3) and ``pe_out`` (N,)."""
+    return {**{f"out{i}": np.asarray(outs)[:, i] for i in range(3)}, "pe_out": np.asarray(pe_out)}
+
+
+def _pe_stimulus(dut, rng, n):
+    parts = [np.concatenate([c, r]) for c, r in zip(fp.corner_pe_vectors(), fp.random_pe_vectors(_seed(rng), n))]
+    mode, acts, wgts, psums = parts
+    return Stimulus(pe_inputs(mode, acts, wgts, psums),
+                    describe=lambda i: (f"mode={int(mode[i])} acts={[hex(int(x)) for x in acts[i]]} "
+                                        f"wgts={[hex(int(x)) for x in wgts[i]]} psums={[hex(int(x)) for x in psums[i]]}"))
+
+
+def _pe_golden(dut, stim):
+    s = stim.inputs
+    acts, wgts, psums = (np.stack([s[f"{k}{i}"] for i in range(3)], axis=1) for k in ("act", "wgt", "psum"))
+    return Expected(pe_outputs(*fp.ref_pe(s["mode"], acts, wgts, psums, ftz=dut.ftz)))
+
+
+# --- sub-array reader + bitcounter ------------------------------------------------------------------------------
+
+def _reader_factory(width=256, depth=1024, max_rows=None):
+    from hw.bitcount_reader import BitCountReader
+    return BitCountReader(width, depth, max_rows)
+
+
+def _reader_stimulus(dut, rng, n):
+    """A random array (row densities vary) and ``n`` commands, after the corners: the whole array, a group that
+    wraps past the last row, a zero-row command, one-row groups back to back."""
+    depth, width, max_rows = dut.depth, dut.width, dut.max_rows
+    density = rng.random((depth, 1))
+    array = ArrayModel.from_bits(rng.random((depth, width)) < density)
+    addr = [0, depth - 1, 0, 1, 2]
+    rows = [max_rows, min(2, max_rows), 0, 1, 1]
+    addr += rng.integers(0, depth, n).tolist()
+    rows += rng.integers(1, min(max_rows, 48) + 1, n).tolist()
+    return Stimulus({"cmd_addr": np.array(addr), "cmd_rows": np.array(rows)}, memories={"mem": array},
+                    describe=lambda i: f"command {i}: addr {addr[i]}, rows {rows[i]}")
+
+
+def _reader_golden(dut, stim):
+    counts = ref_bitcount_reader(stim.memories["mem"].words, stim.inputs["cmd_addr"], stim.inputs["cmd_rows"],
+                                 dut.width, dut.max_rows, inject=stim.inject)
+    return Expected({"count": np.array(counts, dtype=object)}, anchors=np.flatnonzero(stim.inputs["cmd_rows"]))
+
+
+# --- the registry ---------------------------------------------------------------------------------------------------
+
+_FP_SOURCE = "stt-ai-mishty-sadi.txt, Section III.A, Fig. 3, Table II"
+_BCNN_SOURCE = "sot-mram-bcnn-fan-angizi.txt, Fig. 3d, Table I (Bit-Count)"
+
+BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
+    BlockSpec(
+        name="bitcounter", factory=_bitcounter_factory, config={"width": 256, "max_rows": 1024},
+        stream=StreamPorts(inputs=("bits", "first", "last"), valid="valid", outputs=("count",),
+                           out_valid="count_valid"),
+        latency="latency", stimulus=_bitcounter_stimulus, golden=_bitcounter_golden, source=_BCNN_SOURCE,
+        cosim={"w8_r16": {"config": {"width": 8, "max_rows": 16}, "n": 300},
+               "w64_r64": {"config": {"width": 64, "max_rows": 64}, "n": 200},
+               "w256_r1024": {"config": {}, "n": 100}}),
+    BlockSpec(
+        name="bitcount_reader", factory=_reader_factory, config={"width": 256, "depth": 1024},
+        stream=StreamPorts(inputs=("cmd_addr", "cmd_rows"), valid="cmd_valid", ready="cmd_ready",
+                           outputs=("count",), out_valid="count_valid"),
+        memories={"mem": MemoryPorts(addr="mem_addr", req="mem_req", ready="mem_ready", rdata="mem_rdata",
+                                     rvalid="mem_rvalid")},
+        latency=None, stimulus=_reader_stimulus, golden=_reader_golden, source=_BCNN_SOURCE,
+        cosim={"w64_d128": {"config": {"width": 64, "depth": 128, "max_rows": 64}, "n": 60, "gaps": 0.3,
+                            "read_latency": 3, "ready": 0.7},
+               "w256_d1024": {"config": {}, "n": 40, "read_latency": 2},
+               "w64_d128_ber": {"config": {"width": 64, "depth": 128, "max_rows": 64}, "n": 40, "read_latency": 1,
+                                "ber": 0.01}}),
+    BlockSpec(
+        name="bf16_mul", factory=_bf16_mul, config={},
+        stream=StreamPorts(inputs=("a", "b"), valid="valid", outputs=("product",), out_valid="product_valid"),
+        latency="latency", stimulus=_binary_stimulus(fp.corner_mul_vectors, fp.random_mul_vectors),
+        golden=_binary_golden(fp.ref_bf16_mul, "product"), lanes=True, source=_FP_SOURCE),
+    BlockSpec(
+        name="fp32_add", factory=_fp32_add, config={},
+        stream=StreamPorts(inputs=("a", "b"), valid="valid", outputs=("sum",), out_valid="sum_valid"),
+        latency="latency", stimulus=_binary_stimulus(fp.corner_add_vectors, fp.random_add_vectors),
+        golden=_binary_golden(fp.ref_fp32_add, "sum"), lanes=True, source=_FP_SOURCE),
+    BlockSpec(
+        name="bf16_mac", factory=_bf16_mac, config={},
+        stream=StreamPorts(inputs=("a", "b", "c"), valid="valid", outputs=("result",), out_valid="result_valid"),
+        latency="latency", stimulus=_binary_stimulus(fp.corner_mac_vectors, fp.random_mac_vectors),
+        golden=_binary_golden(fp.ref_mac, "result"), lanes=True, source=_FP_SOURCE,
+        cosim={"top": {"n": 20_000, "gaps": 0.2},
+               "ftz": {"config": {"ftz": True}, "n": 20_000, "gaps": 0.1},
+               "x8": {"lanes": 8, "n": 100_000}}),
+    BlockSpec(
+        name="reconfigurable_pe", factory=_pe, config={},
+        stream=StreamPorts(inputs=("mode", "act0", "act1", "act2", "wgt0", "wgt1", "wgt2", "psum0", "psum1",
+                                   "psum2"), valid="valid", outputs=("out0", "out1", "out2", "pe_out"),
+                           out_valid="out_valid"),
+        latency="latency_conv", stimulus=_pe_stimulus, golden=_pe_golden, lanes=True, source=_FP_SOURCE,
+        cosim={"top": {"n": 10_000, "gaps": 0.2},
+               "x4": {"lanes": 4, "n": 100_000}}),
+]}
+
+
+def select(names=None) -> list[BlockSpec]:
+    """The registry entries ``names`` (all when empty); ValueError naming the unknown and the known blocks."""
+    if not names:
+        return list(BLOCKS.values())
+    unknown = [n for n in names if n not in BLOCKS]
+    if unknown:
+        raise ValueError(f"unknown block(s) {unknown}; known blocks: {sorted(BLOCKS)}")
+    return [BLOCKS[n] for n in names]

@@ -14,8 +14,10 @@ shortest write pulse (eq. 16, at Δ_PT_MAX). Model and decisions: :mod:`model.st
 from __future__ import annotations
 
 import json
+import math
 
 from model import stt_mram as stt
+from model.checks import parse_real
 from scripts.cli_util import format_duration, parse_duration, parse_fraction, parse_probability, parse_temperature
 
 __all__ = ["register", "run_delta"]
@@ -51,17 +53,6 @@ def register(sub) -> None:
     p.set_defaults(func=run_delta)
 
 
-def _ratio(text, name, lo, hi, lo_open):
-    try:
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {text!r}") from None
-    if not ((v > lo) if lo_open else (v >= lo)) or not v < hi:
-        rng = ("(" if lo_open else "[") + f"{lo:g}, {hi:g})"
-        raise ValueError(f"{name} must be in {rng}, got {text!r}")
-    return v
-
-
 def run_delta(args) -> int:
     """Parse and check every value (ValueError names the option), compute, print; returns 0."""
     retention = parse_duration(args.retention, "--retention")
@@ -83,11 +74,14 @@ def run_delta(args) -> int:
         raise ValueError("--wer needs --write-ratio (I_w/I_c)")
     device = None
     if args.read_ratio is not None or args.write_ratio is not None:
+        read_ratio = None if args.read_ratio is None else \
+            parse_real(args.read_ratio, "--read-ratio", min=0, max=1, max_open=True)
+        write_ratio = None if args.write_ratio is None else \
+            parse_real(args.write_ratio, "--write-ratio", min=1, max=math.inf, min_open=True, max_open=True)
         device = stt.DeviceParams(
-            i_read_ratio=None if args.read_ratio is None else _ratio(args.read_ratio, "--read-ratio", 0, 1, False),
+            i_read_ratio=read_ratio,
             rd_rate=ber if args.rd_rate is None else parse_probability(args.rd_rate, "--rd-rate"),
-            i_write_ratio=None if args.write_ratio is None else _ratio(args.write_ratio, "--write-ratio", 1,
-                                                                       float("inf"), True),
+            i_write_ratio=write_ratio,
             wer=ber if args.wer is None else parse_probability(args.wer, "--wer"),
             tau_write_s=parse_duration(args.tau_write, "--tau-write"))
     try:

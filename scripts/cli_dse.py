@@ -16,19 +16,9 @@ from __future__ import annotations
 import json
 
 from model import dse
+from model.checks import parse_int
 from model.zoo import MODEL_NAMES, get_model, load_shapes
 from scripts.cli_util import parse_duration, parse_frequency
-
-def _int_at_least_1(param):
-    def conv(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise ValueError(f"{param} must be an integer >= 1, got {text!r}") from None
-        if v < 1:
-            raise ValueError(f"{param} must be an integer >= 1, got {text!r}")
-        return v
-    return conv
 
 
 def _load(args):
@@ -50,10 +40,10 @@ def _add_common(p):
 
 def _retention(args) -> int:
     model = _load(args)
-    batch = _int_at_least_1("--batch")(args.batch)
+    batch = parse_int(args.batch, "--batch", min=1)
     array = dse.parse_array(args.array)
-    cycles = _int_at_least_1("--cycles")(args.cycles)
-    fc_cycles = _int_at_least_1("--fc-cycles")(args.fc_cycles)
+    cycles = parse_int(args.cycles, "--cycles", min=1)
+    fc_cycles = parse_int(args.fc_cycles, "--fc-cycles", min=1)
     clock = parse_frequency(args.clock)
     t_pool = parse_duration(args.t_pool_relu, "--t-pool-relu", allow_zero=True)
     r = dse.retention(model, array, batch, cycles, fc_cycles, clock, t_pool)
@@ -75,7 +65,7 @@ def _retention(args) -> int:
 
 def _glb(args) -> int:
     model = _load(args)
-    batch = _int_at_least_1("--batch")(args.batch)
+    batch = parse_int(args.batch, "--batch", min=1)
     dtype = args.dtype
     g = dse.glb_bytes_per_layer(model, batch, dtype)
     rows = [{"layer": n, "ifmap_bytes": int(i), "weight_bytes": int(w), "ofmap_bytes": int(o), "total_bytes": int(t)}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from model.checks import describe_range, parse_real
+
 __all__ = ["DURATION_UNITS_S", "parse_duration", "parse_probability", "parse_temperature", "parse_fraction",
            "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration"]
 
@@ -45,20 +47,14 @@ def parse_duration(text: str, name: str = "duration", allow_zero: bool = False) 
         raise ValueError(f"{name}: unknown time unit {unit!r} in {text!r}; allowed units: {units}")
     seconds = value * DURATION_UNITS_S.get(unit, 1.0)
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
-        rng = "[0, inf)" if allow_zero else "(0, inf)"
-        raise ValueError(f"{name} must be a time in {rng}, got {text!r}")
+        rng = describe_range(0, math.inf, min_open=not allow_zero, max_open=True, unit="s")
+        raise ValueError(f"{name} must be a time {rng}, got {text!r}")
     return seconds
 
 
 def parse_probability(text: str, name: str = "probability") -> float:
     """A probability strictly inside (0, 1), e.g. ``"1e-9"``."""
-    try:
-        p = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1), got {text!r}") from None
-    if not 0 < p < 1:
-        raise ValueError(f"{name} must be in (0, 1), got {text!r}")
-    return p
+    return parse_real(text, name, min=0, max=1, min_open=True, max_open=True)
 
 
 def parse_temperature(text: str, name: str = "temperature") -> float:
@@ -69,7 +65,8 @@ def parse_temperature(text: str, name: str = "temperature") -> float:
         raise ValueError(f"{name}: unknown temperature unit {unit!r} in {text!r}; use K or C")
     kelvin = value + 273.15 if unit == "C" else value
     if not math.isfinite(kelvin) or kelvin <= 0:
-        raise ValueError(f"{name} must be above 0 K, got {text!r} ({kelvin:g} K)")
+        rng = describe_range(0, math.inf, min_open=True, max_open=True, unit="K")
+        raise ValueError(f"{name} must be a temperature {rng}, got {text!r} ({kelvin:g} K)")
     return kelvin
 
 
@@ -80,7 +77,8 @@ def parse_fraction(text: str, name: str = "fraction", upper: float = 1.0) -> flo
         raise ValueError(f"{name} must be a fraction such as 0.021 or 2.1%, got {text!r}")
     frac = value / 100 if unit == "%" else value
     if not 0 <= frac < upper:
-        raise ValueError(f"{name} must be in [0, {upper:g}) (i.e. [0, {upper * 100:g}%)), got {text!r}")
+        rng = describe_range(0, upper, max_open=True)
+        raise ValueError(f"{name} must be a fraction {rng} (i.e. [0, {upper * 100:g}%)), got {text!r}")
     return frac
 
 
@@ -95,7 +93,7 @@ def parse_frequency(text: str, name: str = "--clock") -> float:
         raise ValueError(f"{name}: unknown frequency unit {unit!r} in {text!r}; allowed units: {units}")
     hz = value * FREQUENCY_UNITS_HZ[unit.lower()]
     if not (math.isfinite(hz) and hz > 0):
-        raise ValueError(f"{name} must be > 0 Hz, got {text!r}")
+        raise ValueError(f"{name} must be {describe_range(0, min_open=True, unit='Hz')}, got {text!r}")
     return hz
 
 

@@ -2,8 +2,8 @@
 
 Usage::
 
-    /work/venv/bin/pip install torch==2.13.0        # the optional extra ``train``
-    /work/venv/bin/python scripts/train_digits_cnn.py [--seed 0] [--epochs 40] [--out model/data/digits_cnn.npz]
+    pip install -e ".[train]"        # the optional extra ``train`` (torch)
+    python scripts/train_digits_cnn.py [--seed 0] [--epochs 40] [--out model/data/digits_cnn.npz]
 
 Data: scikit-learn's :func:`sklearn.datasets.load_digits` (1797 8x8 greyscale images, values 0..16,
 shipped with scikit-learn, no download). Pixels are scaled by 1/16 (exact in float32). The split is a
@@ -90,7 +90,7 @@ def train(seed: int = 0, epochs: int = 40):
     try:
         import torch
     except ModuleNotFoundError as e:  # pragma: no cover - depends on the optional extra
-        raise SystemExit("train_digits_cnn.py needs torch: /work/venv/bin/pip install torch==2.13.0 "
+        raise SystemExit('train_digits_cnn.py needs torch: pip install -e ".[train]" '
                          "(the optional extra 'train')") from e
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")

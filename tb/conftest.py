@@ -6,7 +6,7 @@ import pytest
 def pytest_collection_modifyitems(session, config, items):
     if not any("/tb/" in str(item.fspath) for item in items) or config.option.collectonly:
         return
-    from tb.cosim import check_verilator
+    from scripts.toolchain.verilator import check_verilator
     try:
         check_verilator()
     except RuntimeError as e:

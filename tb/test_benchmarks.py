@@ -1,5 +1,13 @@
 """The benchmark scripts: a small smoke run of each in the default suite (so they keep working), and the
-full-size runs behind ``pytest -m bench`` (they print their rates and ratios; nothing is asserted on time)."""
+full-size runs behind ``pytest -m bench`` (they print their rates and ratios; nothing is asserted on time).
+
+The fp smoke run uses one lane: ``scripts.cosim.cosim`` builds every run with custom parameters under the one
+folder ``build/sim/bf16_mac_custom``, so a plain and an 8-lane run there would rebuild each other every time.
+The full run's 8 lanes are the registry configuration ``x8`` (its own folder, shared with ``tb/test_cosim.py``).
+"""
+
+import subprocess
+import sys
 
 import pytest
 
@@ -11,11 +19,21 @@ def test_bench_bitcounter_smoke():
 
 
 def test_bench_fp_smoke():
-    assert bench_fp.main(["--vectors", "4000", "--lanes", "8", "--cpp-vectors", "50000"]) == 0
+    assert bench_fp.main(["--vectors", "4000", "--lanes", "1", "--cpp-vectors", "50000"]) == 0
 
 
 def test_bench_dse_smoke():
     assert bench_dse.main(["--repeat", "1"]) == 0
+
+
+@pytest.mark.parametrize("bench,flag", [(bench_bitcounter, "--rows"), (bench_fp, "--lanes")],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_bench_bad_flag(bench, flag, tmp_path):
+    """A plain program (``python scripts/bench_*.py``) from another directory: a bad value exits 2 naming the
+    flag and its range."""
+    proc = subprocess.run([sys.executable, bench.__file__, flag, "0"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{flag} must be in 1.." in proc.stderr.splitlines()[-1]
 
 
 @pytest.mark.bench

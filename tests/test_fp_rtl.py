@@ -16,23 +16,24 @@ from hw.bf16_mul import BF16Multiplier
 from hw.fp32_add import FP32Adder
 from hw.mac import BF16MAC
 from model import fp_golden as g
-from scripts.rtlsim import simulate_stream
+from scripts.blocks import BLOCKS
+from scripts.sim import simulate_stream
 
 N_RANDOM = 4000
 
 
-# block -> (class, input ports, output port, corner vectors, random vectors, golden)
+# block -> (class, registry entry, corner vectors, random vectors, golden); port groups come from the registry
 CASES = {
-    "mul": (BF16Multiplier, ("a", "b"), "product", g.corner_mul_vectors, g.random_mul_vectors, g.ref_bf16_mul),
-    "add": (FP32Adder, ("a", "b"), "sum", g.corner_add_vectors, g.random_add_vectors, g.ref_fp32_add),
-    "mac": (BF16MAC, ("a", "b", "c"), "result", g.corner_mac_vectors, g.random_mac_vectors, g.ref_mac),
+    "mul": (BF16Multiplier, BLOCKS["bf16_mul"], g.corner_mul_vectors, g.random_mul_vectors, g.ref_bf16_mul),
+    "add": (FP32Adder, BLOCKS["fp32_add"], g.corner_add_vectors, g.random_add_vectors, g.ref_fp32_add),
+    "mac": (BF16MAC, BLOCKS["bf16_mac"], g.corner_mac_vectors, g.random_mac_vectors, g.ref_mac),
 }
 
 
-def rtl_run(dut, ports, out, operands, gaps=None):
-    """Stream ``operands`` into ``ports``; return ``out`` (uint32) and the stream record."""
-    r = simulate_stream(dut, dict(zip(ports, operands)), "valid", [out], f"{out}_valid", gaps=gaps)
-    return r.outputs[out].astype(np.uint32), r
+def rtl_run(dut, spec, operands, gaps=None):
+    """Stream ``operands`` into the block's input ports; return its one output (uint32) and the stream record."""
+    r = simulate_stream(dut, spec.stream, dict(zip(spec.stream.inputs, operands)), gaps=gaps)
+    return r.outputs[spec.stream.outputs[0]].astype(np.uint32), r
 
 
 def assert_bits_equal(got, want, *operands, what=""):
@@ -53,10 +54,10 @@ def check_timing(result, latency):
 @pytest.mark.parametrize("block", sorted(CASES))
 @pytest.mark.parametrize("ftz", [False, True])
 def test_corners_and_random(block, ftz, seed):
-    cls, ports, out, corners, random_vectors, ref = CASES[block]
+    cls, spec, corners, random_vectors, ref = CASES[block]
     operands = [np.concatenate([c, r]) for c, r in zip(corners(), random_vectors(seed, N_RANDOM))]
     dut = cls(ftz=ftz)
-    got, r = rtl_run(dut, ports, out, operands)
+    got, r = rtl_run(dut, spec, operands)
     assert_bits_equal(got, ref(*operands, ftz=ftz), *operands, what=f"{block} ftz={ftz} seed={seed}")
     check_timing(r, dut.latency)
     assert np.all(r.result_intervals == 1)  # one result per cycle: initiation interval 1
@@ -68,9 +69,9 @@ def test_idle_cycles_do_not_disturb_the_stream(rng):
     a, b, c = g.random_mac_vectors(int(rng.integers(1 << 31)), n)
     gaps = rng.integers(0, 4, n) * (rng.random(n) < 0.3)
     operands = {"mul": (a, b), "add": (c, g.ref_bf16_mul(a, b)), "mac": (a, b, c)}
-    for block, (cls, ports, out, _, _, ref) in CASES.items():
+    for block, (cls, spec, _, _, ref) in CASES.items():
         dut = cls()
-        got, r = rtl_run(dut, ports, out, operands[block], gaps)
+        got, r = rtl_run(dut, spec, operands[block], gaps)
         assert_bits_equal(got, ref(*operands[block]), what=block)
         check_timing(r, dut.latency)
 
@@ -83,7 +84,7 @@ def test_latency_attributes():
 def test_single_vector_latency_measured():
     """One isolated operation: 1.5 * 2 + 1 = 4; result_valid rises exactly ``latency`` cycles later, once."""
     dut = BF16MAC()
-    got, r = rtl_run(dut, ("a", "b", "c"), "result", (np.array([0x3FC0]), np.array([0x4000]), np.array([0x3F800000])))
+    got, r = rtl_run(dut, BLOCKS["bf16_mac"], (np.array([0x3FC0]), np.array([0x4000]), np.array([0x3F800000])))
     assert got.tolist() == [0x40800000]
     assert r.out_cycles.tolist() == [r.in_cycles[0] + dut.latency]
 
@@ -113,7 +114,7 @@ def test_mul_every_bf16_against_sampled_operands(rng):
     others = np.concatenate([g.BF16_CORNERS[::3], g.random_bf16(rng, 4)])
     a = np.tile(allb, others.size)
     b = np.repeat(others, allb.size)
-    got, _ = rtl_run(BF16Multiplier(), ("a", "b"), "product", (a, b))
+    got, _ = rtl_run(BF16Multiplier(), BLOCKS["bf16_mul"], (a, b))
     assert_bits_equal(got, g.ref_bf16_mul(a, b), a, b, what="exhaustive a")
 
 
@@ -122,8 +123,8 @@ def test_mul_every_bf16_against_sampled_operands(rng):
 def test_long_random(ftz, seed):
     n = 100_000
     a, b = g.random_add_vectors(seed, n)
-    got, _ = rtl_run(FP32Adder(ftz=ftz), ("a", "b"), "sum", (a, b))
+    got, _ = rtl_run(FP32Adder(ftz=ftz), BLOCKS["fp32_add"], (a, b))
     assert_bits_equal(got, g.ref_fp32_add(a, b, ftz=ftz), a, b, what=f"add seed={seed}")
     a, b, c = g.random_mac_vectors(seed, n)
-    got, _ = rtl_run(BF16MAC(ftz=ftz), ("a", "b", "c"), "result", (a, b, c))
+    got, _ = rtl_run(BF16MAC(ftz=ftz), BLOCKS["bf16_mac"], (a, b, c))
     assert_bits_equal(got, g.ref_mac(a, b, c, ftz=ftz), a, b, c, what=f"mac seed={seed}")

@@ -16,18 +16,14 @@ from hw.fp32_add import FP32Adder
 from hw.mac import BF16MAC
 from hw.pe import ReconfigurablePE
 from model import fp_golden as g
-from scripts.rtlsim import simulate_stream
+from scripts.blocks import BLOCKS, pe_inputs
+from scripts.sim import simulate_stream
 
 OUTPUTS = ["out0", "out1", "out2", "pe_out"]
 
 
 def rtl_pe(dut, mode, acts, wgts, psums, gaps=None):
-    inputs = {"mode": mode}
-    for i in range(3):
-        inputs[f"act{i}"] = acts[:, i]
-        inputs[f"wgt{i}"] = wgts[:, i]
-        inputs[f"psum{i}"] = psums[:, i]
-    r = simulate_stream(dut, inputs, "valid", OUTPUTS, "out_valid", gaps=gaps)
+    r = simulate_stream(dut, BLOCKS["reconfigurable_pe"].stream, pe_inputs(mode, acts, wgts, psums), gaps=gaps)
     outs = np.stack([r.outputs[f"out{i}"] for i in range(3)], axis=1).astype(np.uint32)
     return outs, r.outputs["pe_out"].astype(np.uint32), r
 

@@ -179,6 +179,53 @@ def test_paper_guard_band_needs_a_nominal_temperature_near_304K():
         assert abs(stt.guard_banded_delta(d, gb) - g) <= HALF_STEP
 
 
+def test_fitted_nominal_temperature_is_the_mean_of_the_implied_ones():
+    # eq. 17 with equality per pair: T_nom = 393 Δ_scaled / (Δ_PT_GB (1 - 4 * 0.021)); 39/55 = 19.5/27.5
+    expected = (2 * 393 * 39 / (55 * 0.916) + 393 * 12.5 / (17.5 * 0.916)) / 3
+    t = stt.fitted_nominal_temperature([39.0, 19.5, 12.5], [55.0, 27.5, 17.5])
+    assert t == pytest.approx(expected, rel=1e-12) and isinstance(t, float)
+    gb = stt.GuardBand(0.021, 393.0, 253.0, t)
+    for _, _, d, g in PAPER_CASES:  # one common T_nom reproduces each paper Δ_PT_GB within its rounding
+        assert abs(stt.guard_banded_delta(d, gb) - g) <= HALF_STEP
+    assert stt.fitted_nominal_temperature(39.0, 55.0) == stt.implied_nominal_temperature(39.0, 55.0)
+    assert stt.fitted_nominal_temperature([10.0], [20.0], 0.0, 400.0) == pytest.approx(200.0, rel=1e-15)
+
+
+# --- the numbers printed in model/stt_mram.py's docstrings, recomputed at their printed precision ---------------
+#: per paper case: τ that fits (s), Δ at τ = 1 s, Δ at τ = 1 ns, Δ_PT_GB at T_nom = 300 K, Δ_scaled protected
+DOC_NUMBERS = [("1.093", "39.09", "59.81", "55.78", "38.46"),
+               ("1.019", "19.52", "40.24", "27.89", "19.23"),
+               ("1.118", "12.61", "33.33", "17.88", "12.24")]
+
+
+def test_module_docstring_numbers():
+    doc = " ".join(stt.__doc__.split())  # the text may be re-wrapped freely
+    assert stt.PAPER_GUARD_BAND == stt.GuardBand(0.021, 393.0, 253.0, 300.0) and stt.T_NOM_K == 300.0
+    for (t, ber, d, g), (tau, d1, d9, gb, prot) in zip(PAPER_CASES, DOC_NUMBERS):
+        assert f"{stt.attempt_time_for(d, t, ber):.3f}" == tau
+        assert f"{stt.delta_for_retention(t, ber, 1.0):.2f}" == d1
+        assert f"{stt.delta_for_retention(t, ber, 1e-9):.2f}" == d9
+        assert f"{d:g} {tau} s {d1} {d9}" in doc                       # the τ table row
+        assert f"{stt.guard_banded_delta(d):.2f}" == gb and f"{d:g} → {gb}" in doc
+        assert f"{stt.delta_scaled_protected(g):.2f}" == prot
+        assert stt.guard_banded_delta(d) - g > HALF_STEP                 # "more than its 0.5 rounding"
+    assert "Δ_scaled = " + " / ".join(p[4] for p in DOC_NUMBERS) + " at 300 K" in doc
+    excess = [100 * (stt.guard_banded_delta(d) / g - 1) for _, _, d, g in PAPER_CASES]
+    assert f"{min(excess):.1f}-{max(excess):.1f} % above" == "1.4-2.2 % above" and "1.4-2.2 % above" in doc
+    t_noms = [stt.implied_nominal_temperature(d, g) for _, _, d, g in PAPER_CASES]
+    assert f"T_nom ≈ {min(t_noms):.0f}-{max(t_noms):.0f} K" == "T_nom ≈ 304-306 K" and "T_nom ≈ 304-306 K" in doc
+    # "Δ larger by ln(1e9) ≈ 20.7": the τ = 1 ns Δ minus the τ = 1 s Δ, exactly
+    assert f"{math.log(1e9):.1f}" == "20.7" and "ln(1e9) ≈ 20.7" in doc
+    for t, ber, _, _ in PAPER_CASES:
+        assert stt.delta_for_retention(t, ber, 1e-9) - stt.delta_for_retention(t, ber, 1.0) == \
+            pytest.approx(math.log(1e9), rel=1e-12)
+    # "the paper's Δ = 39 at τ = 1 ns holds data at BER 1e-9 for only ~0.09 s"
+    assert f"{stt.retention_time(39.0, 1e-9, 1e-9):.1g}" == "0.09" and "~0.09 s" in doc
+    # GuardBand: "393 K = 120 °C", "253 K = −20 °C"
+    assert round(393 - 273.15) == 120 and round(253 - 273.15) == -20
+    assert "393 K = 120 °C" in stt.GuardBand.__doc__ and "253 K = −20 °C" in stt.GuardBand.__doc__
+
+
 def test_design_delta_end_to_end():
     dev = stt.DeviceParams(i_read_ratio=0.3, rd_rate=1e-8, i_write_ratio=2.0, wer=1e-8)
     res = stt.design_delta(3.0, 1e-8, 1e-9, stt.PAPER_GUARD_BAND, dev)

@@ -12,30 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from scripts.blocks import BLOCKS, pe_inputs
 from scripts.reportlib import Comparison, Section, Table, experiment
+from scripts.sim import simulate_stream
 
 PAPER_SYSTOLIC = 11   # Table II, systolic core (1 MAC), cycles at 1 GHz
 PAPER_CONV = 17       # Table II, convolution core (3 MAC), cycles at 1 GHz
 
 
-def _pe_inputs(mode, acts, wgts, psums):
-    inputs = {"mode": mode}
-    for i in range(3):
-        inputs[f"act{i}"] = acts[:, i]
-        inputs[f"wgt{i}"] = wgts[:, i]
-        inputs[f"psum{i}"] = psums[:, i]
-    return inputs
-
-
 def _measure_pe(seed: int, n: int, mode):
     """Stream ``n`` PE vectors (mode 0, 1 or None = random per vector); return (latencies, intervals, errors)."""
-    from hw.pe import ReconfigurablePE
     from model.fp_golden import ref_pe, random_pe_vectors
-    from scripts.rtlsim import simulate_stream
 
+    spec = BLOCKS["reconfigurable_pe"]
     modes, acts, wgts, psums = random_pe_vectors(seed, n, mode=mode)
-    r = simulate_stream(ReconfigurablePE(), _pe_inputs(modes, acts, wgts, psums), "valid",
-                        ["out0", "out1", "out2", "pe_out"], "out_valid")
+    r = simulate_stream(spec.build(), spec.stream, pe_inputs(modes, acts, wgts, psums))
     outs, pe = ref_pe(modes, acts, wgts, psums)
     got = np.stack([r.outputs[f"out{i}"] for i in range(3)], axis=1).astype(np.uint32)
     errors = int(np.count_nonzero(np.any(got != outs, axis=1) | (r.outputs["pe_out"].astype(np.uint32) != pe)))
@@ -43,12 +34,11 @@ def _measure_pe(seed: int, n: int, mode):
 
 
 def _measure_mac(seed: int, n: int):
-    from hw.mac import BF16MAC
     from model.fp_golden import random_mac_vectors, ref_mac
-    from scripts.rtlsim import simulate_stream
 
+    spec = BLOCKS["bf16_mac"]
     a, b, c = random_mac_vectors(seed, n)
-    r = simulate_stream(BF16MAC(), {"a": a, "b": b, "c": c}, "valid", ["result"], "result_valid")
+    r = simulate_stream(spec.build(), spec.stream, {"a": a, "b": b, "c": c})
     errors = int(np.count_nonzero(r.outputs["result"].astype(np.uint32) != ref_mac(a, b, c)))
     return r.latencies, r.result_intervals, errors
 

@@ -3,7 +3,8 @@
 Reproduces the paper's thermal-stability numbers (Δ = 39 → Δ_PT_GB = 55 for 3-year weight storage at BER 1e-9,
 19.5 → 27.5 for the 3-s global buffer at BER 1e-8, 12.5 → 17.5 for the LSB bank at BER 1e-5) with
 :mod:`model.stt_mram` under two attempt times τ: the physical 1 ns (our default) and the 1 s that the paper's
-numbers imply; and draws Fig. 15 / Fig. 17 analogues (retention, read and write pulse widths vs Δ).
+numbers imply; and draws Fig. 15 / Fig. 17 analogues (retention, read and write pulse widths vs Δ). Every number
+comes from a :mod:`model.stt_mram` function; this module only presents them.
 """
 
 from __future__ import annotations
@@ -75,15 +76,12 @@ def _tables() -> list[Table]:
                         stt.implied_nominal_temperature(d_paper, gb_paper, GB.sigma_rel, GB.t_hot_k),
                         stt.delta_pt_max(gb_paper, GB)])
         for tau_label, tau in (("1 s", TAU_FIT), ("1 ns", TAU_PHYS)):
-            dsc = stt.delta_for_retention(t, ber, tau)
-            dgb = stt.guard_banded_delta(dsc, GB)
-            dmx = stt.delta_pt_max(dgb, GB)
-            tw = stt.write_pulse_width(dmx, 2.0, ber)
-            tw_nom = stt.write_pulse_width(dgb, 2.0, ber)
+            d = stt.design_delta(t, ber, tau, GB, stt.DeviceParams(i_write_ratio=2.0, wer=ber))
+            tw_nom = stt.write_pulse_width(d.delta_pt_gb, 2.0, ber)
             tw0 = stt.write_pulse_width(BASE_DELTA, 2.0, ber)
-            pulse_rows.append([name, tau_label, dsc, dgb, dmx,
-                               _fmt_t(stt.read_pulse_width(dsc, 0.3, ber, TAU_PHYS)),
-                               _fmt_t(tw), tw_nom / tw0])
+            pulse_rows.append([name, tau_label, d.delta_scaled, d.delta_pt_gb, d.delta_pt_max,
+                               _fmt_t(stt.read_pulse_width(d.delta_scaled, 0.3, ber, TAU_PHYS)),
+                               _fmt_t(d.write_pulse_s), tw_nom / tw0])
     return [
         Table(["case", "retention", "BER", "Δ paper", "τ fitted [s]", "Δ at τ = 1 s", "Δ at τ = 1 ns",
                "retention of paper Δ at τ = 1 ns"], tau_rows,
@@ -205,8 +203,8 @@ def _fig_lsb(ctx, deltas) -> Figure:
 def _fig_guard_band(ctx, deltas) -> Figure:
     plt = pyplot()
 
-    t_nom_fit = float(np.mean([stt.implied_nominal_temperature(c[3], c[4], GB.sigma_rel, GB.t_hot_k)
-                               for c in CASES]))
+    t_nom_fit = stt.fitted_nominal_temperature([c[3] for c in CASES], [c[4] for c in CASES], GB.sigma_rel,
+                                               GB.t_hot_k)
     alt = stt.GuardBand(GB.sigma_rel, GB.t_hot_k, GB.t_cold_k, t_nom_fit)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
     gb = stt.guard_banded_delta(deltas, GB)
