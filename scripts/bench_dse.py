@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="repetitions, best time kept (default 3)")
     args = ap.parse_args(argv)
     if args.repeat < 1:
-        raise SystemExit("--repeat must be >= 1")
+        ap.error(f"--repeat must be an integer >= 1, got {args.repeat}")
     t0 = time.perf_counter()
     models = [get_model(n) for n in MODEL_NAMES]
     t_build = time.perf_counter() - t0
