@@ -184,7 +184,7 @@ def gaps_from_valid(valid: Sequence[bool]) -> np.ndarray:
 # --- stream driver ---------------------------------------------------------------------------------------------
 
 def _pattern(spec, name: str) -> Callable[[int], bool]:
-    """A per-cycle on/off pattern: None (always on), a probability of *off* per cycle with an rng, or a callable."""
+    """A per-cycle on/off pattern: None (always on) or a callable cycle -> bool."""
     if spec is None:
         return lambda t: True
     if callable(spec):
