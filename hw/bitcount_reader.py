@@ -57,12 +57,12 @@ class BitCountReader(wiring.Component):
     count : Out(count_width), count_valid : Out(1)
         The group's popcount (see :class:`hw.bitcounter.BitCounter`); one-cycle pulse.
 
-    Attributes
-    ----------
-    count_latency(rows, read_latency) : int
+    Methods
+    -------
+    count_latency(rows, read_latency)
         Cycles from the command's transfer to ``count_valid``, with the memory always ready:
         ``rows + read_latency + BitCounter.latency``.
-    command_period(rows, read_latency) : int
+    command_period(rows, read_latency)
         Cycles from one command's transfer to the next one's at the earliest: ``rows + read_latency + 1``.
     """
 

@@ -114,7 +114,6 @@ class ReconfigurablePE(wiring.Component):
         lat_m, lat_a = BF16Multiplier.latency, FP32Adder.latency
         acts = [self.act0, self.act1, self.act2]
         wgts = [self.wgt0, self.wgt1, self.wgt2]
-        psums = [self.psum0, self.psum1, self.psum2]
 
         muls, adds = [], []
         for i in range(LANES):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.memory import pack_rows
+
 __all__ = ["RowStream", "ref_bitcounter", "ref_bitcount_reader", "count_width", "random_stream", "binary_dot"]
 
 
@@ -48,15 +50,7 @@ class RowStream:
 
     def packed(self) -> list[int]:
         """Rows as integers, bit i of the integer = column i (the RTL's ``bits[i]``)."""
-        weights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
-        out = []
-        for row in self.bits:
-            value = 0
-            for chunk in range(0, row.size, 64):
-                part = row[chunk:chunk + 64]
-                value |= int((part.astype(np.uint64) * weights[:part.size]).sum()) << chunk
-            out.append(value)
-        return out
+        return pack_rows(self.bits)
 
 
 def ref_bitcounter(stream: RowStream, max_rows: int) -> list[int]:

@@ -13,7 +13,24 @@ import numpy as np
 
 from model.checks import check_int, check_real
 
-__all__ = ["ArrayModel", "BitFlipInjector"]
+__all__ = ["ArrayModel", "BitFlipInjector", "pack_rows", "unpack_rows"]
+
+
+def pack_rows(bits) -> list[int]:
+    """Rows of a (rows, width) 0/1 matrix as Python ints, bit ``j`` of int ``i`` = ``bits[i, j]`` (the RTL's
+    ``bits[j]``; column 0 is the least significant bit)."""
+    bits = np.asarray(bits, dtype=bool)
+    if bits.ndim != 2:
+        raise ValueError(f"bits must be 2-D (rows, width), got shape {bits.shape}")
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def unpack_rows(words, width: int) -> np.ndarray:
+    """Inverse of :func:`pack_rows`: a (len(words), width) bool matrix."""
+    nbytes = (width + 7) // 8
+    raw = np.frombuffer(b"".join(int(w).to_bytes(nbytes, "little") for w in words), np.uint8)
+    return np.unpackbits(raw.reshape(-1, nbytes), axis=1, bitorder="little")[:, :width].astype(bool)
 
 
 class ArrayModel:
@@ -68,16 +85,11 @@ class ArrayModel:
     def from_bits(cls, bits: np.ndarray) -> "ArrayModel":
         """An array holding the rows of a (depth, width) 0/1 matrix, bit ``j`` of word ``i`` = ``bits[i, j]``."""
         bits = np.asarray(bits, dtype=bool)
-        if bits.ndim != 2:
-            raise ValueError(f"bits must be 2-D (depth, width), got shape {bits.shape}")
-        packed = np.packbits(bits, axis=1, bitorder="little")
-        return cls(bits.shape[0], bits.shape[1], [int.from_bytes(row.tobytes(), "little") for row in packed])
+        return cls(bits.shape[0], bits.shape[1], pack_rows(bits))
 
     def bits(self) -> np.ndarray:
         """Contents as a (depth, width) bool matrix (inverse of :meth:`from_bits`)."""
-        nbytes = (self.width + 7) // 8
-        raw = np.frombuffer(b"".join(w.to_bytes(nbytes, "little") for w in self.words), np.uint8)
-        return np.unpackbits(raw.reshape(self.depth, nbytes), axis=1, bitorder="little")[:, :self.width].astype(bool)
+        return unpack_rows(self.words, self.width)
 
 
 class BitFlipInjector:

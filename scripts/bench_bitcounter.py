@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from scripts.blocks import BLOCKS
+from scripts.cli_util import check_ranges
 from scripts.cosim import cosim
 from scripts.toolchain.paths import BUILD
 from scripts.toolchain.verilator import build_cpp_harness, run_cpp_harness
@@ -112,14 +113,6 @@ def cpp_harness(width: int) -> Path:
 def groups_for(rows: int) -> int:
     """Random groups (the testbench's ``n``) for about ``rows`` rows in all, corner groups included."""
     return max(1, round((rows - CORNER_ROWS) / MEAN_GROUP_ROWS))
-
-
-def check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace, ranges: dict) -> None:
-    """Exit 2 (``parser.error``) naming the first flag outside its allowed range."""
-    for name, (lo, hi) in ranges.items():
-        value = getattr(args, name)
-        if not lo <= value <= hi:
-            parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
 
 
 def main(argv=None) -> int:

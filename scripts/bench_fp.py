@@ -5,9 +5,8 @@
   the MAC corners, then ``vectors / 4`` random vectors, every result checked bit-exactly against
   ``model.fp_golden.ref_mac`` by the in-order scoreboard, every latency checked.
 * **cocotb, N lanes**: the same with ``N`` copies side by side (``scripts/sim/lanes.py``) and ``vectors`` random
-  vectors: one cocotb cycle carries N vectors. With the default flags this is the registry configuration ``x8``
-  (built under ``build/sim/bf16_mac_x8``); other values run custom parameters (``build/sim/bf16_mac_custom``,
-  which the 1-lane run also uses: with ``--lanes`` > 1 and non-default sizes both runs rebuild it every time).
+  vectors: one cocotb cycle carries N vectors. The runs build once under ``build/sim/bf16_mac_custom`` (1 lane)
+  and ``build/sim/bf16_mac_custom_xN`` (N lanes).
 * **limit**: a C++ ``main`` clocking the same single-MAC Verilog with random operands (xorshift64), checking
   every result against C++ ``float`` arithmetic ``(float)((float)a * (float)b) + c`` (IEEE-754 binary32,
   round-to-nearest-even, gradual underflow: the same two roundings; NaNs compared as canonical NaN).
@@ -27,9 +26,9 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Mapping
 
 from scripts.blocks import BLOCKS
+from scripts.cli_util import check_ranges
 from scripts.cosim import cosim
 from scripts.toolchain.paths import BUILD
 from scripts.toolchain.verilator import build_cpp_harness, run_cpp_harness
@@ -38,7 +37,6 @@ BLOCK = "bf16_mac"
 #: Allowed flag ranges (a cocotb run stops at 10^6 cycles; the C++ harness keeps 4 bytes per vector).
 RANGES = {"vectors": (1, 2_000_000), "lanes": (1, 32), "cpp_vectors": (1, 100_000_000), "seed": (0, 2**32 - 1)}
 #: What ``tb/cocotb_block.py`` uses for a parameter that a configuration leaves out.
-_DEFAULTS = {"config": {}, "n": 200, "gaps": 0.0, "lanes": 1, "read_latency": 1, "ready": 1.0, "ber": 0.0}
 
 CPP = r"""
 #include "Vtop.h"
@@ -99,36 +97,11 @@ def cpp_harness() -> Path:
     return build_cpp_harness(dut, BLOCK, CPP % {"latency": dut.latency}, BUILD / "bench" / "bf16_mac_cpp")
 
 
-def registry_config(block: str, params: Mapping) -> str | None:
-    """The name of ``block``'s registry co-simulation configuration that runs exactly ``params``, if any."""
-    spec = BLOCKS[block]
-
-    def normal(p: Mapping) -> dict:
-        d = {**_DEFAULTS, **{k: v for k, v in p.items() if k != "slow"}}
-        d["config"] = {**spec.config, **d["config"]}
-        return d
-
-    return next((name for name, p in spec.cosim.items() if normal(p) == normal(params)), None)
-
-
 def cocotb_run(params: dict, seed: int) -> dict:
-    """``cosim(..., bench=True)`` on a registry configuration when one equals ``params`` (its own build folder),
-    else on ``params``; the measurements plus ``wall`` (seconds of the whole call) and ``build`` (the folder)."""
-    name = registry_config(BLOCK, params)
+    """``cosim(..., bench=True)`` on ``params``: the measurements plus ``wall`` (seconds of the whole call)."""
     t0 = time.perf_counter()
-    if name is not None:
-        result = cosim(BLOCK, name, seed=seed, bench=True)
-    else:
-        result = cosim(BLOCK, params=params, seed=seed, bench=True)
-    return {**result, "wall": time.perf_counter() - t0, "build": f"build/sim/{BLOCK}_{name or 'custom'}"}
-
-
-def check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace, ranges: dict) -> None:
-    """Exit 2 (``parser.error``) naming the first flag outside its allowed range."""
-    for name, (lo, hi) in ranges.items():
-        value = getattr(args, name)
-        if not lo <= value <= hi:
-            parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
+    result = cosim(BLOCK, params=params, seed=seed, bench=True)
+    return {**result, "wall": time.perf_counter() - t0}
 
 
 def main(argv=None) -> int:
@@ -157,7 +130,7 @@ def main(argv=None) -> int:
     print("BF16 MAC vectors verified per second")
     for label, r in runs.items():
         print(f"  cocotb, {label:<10}: {r['vectors']:>9} vectors in {r['seconds']:.3f} s = {rate[label]:>12,.0f}/s "
-              f"({r['results']} checked; {r['build']}, seed {args.seed})")
+              f"({r['results']} checked; seed {args.seed})")
     print(f"  C++ harness limit : {cpp['vectors']:>9} vectors in {cpp['seconds']:.3f} s = {rate_cpp:>12,.0f}/s "
           f"({cpp['checked']} checked, {cpp['errors']} errors)")
     for label in runs:

@@ -12,11 +12,11 @@ import numpy as np
 
 from model import fp_golden as fp
 from model.bitcounter import random_stream, ref_bitcount_reader, ref_bitcounter, RowStream
-from model.memory import ArrayModel
+from model.memory import ArrayModel, unpack_rows
 from scripts.sim.block import BlockSpec, Expected, Stimulus
 from scripts.sim.contract import MemoryPorts, StreamPorts, gaps_from_valid
 
-__all__ = ["BLOCKS", "select", "pe_inputs", "pe_outputs", "bitcounter_stimulus_from"]
+__all__ = ["BLOCKS", "select", "pe_inputs", "pe_outputs", "bitcounter_stimulus_from", "rtl_bitcounter"]
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -38,6 +38,17 @@ def bitcounter_stimulus_from(stream: RowStream) -> Stimulus:
                     gaps=gaps_from_valid(stream.valid))
 
 
+def rtl_bitcounter(dut, stream: RowStream, rng: np.random.Generator | None = None) -> tuple[list[int], list[int]]:
+    """``stream`` through a :class:`hw.bitcounter.BitCounter` in the Amaranth simulator, cycle for cycle (idle
+    rows carry garbage from ``rng``): the group totals and the cycle each was visible in (latency = that cycle
+    minus the cycle of the group's valid ``last`` row)."""
+    from scripts.sim.amaranth_backend import rtl_block
+
+    run = rtl_block(BLOCKS["bitcounter"], dut, bitcounter_stimulus_from(stream),
+                    rng=rng if rng is not None else np.random.default_rng(0))
+    return [int(v) for v in run.monitor.outputs["count"]], run.monitor.out_cycles
+
+
 def _bitcounter_stimulus(dut, rng, n):
     return bitcounter_stimulus_from(random_stream(rng, dut.width, dut.max_rows, groups=n))
 
@@ -45,10 +56,7 @@ def _bitcounter_stimulus(dut, rng, n):
 def _bitcounter_golden(dut, stim):
     first = np.asarray(stim.inputs["first"], bool)
     last = np.asarray(stim.inputs["last"], bool)
-    nbytes = (dut.width + 7) // 8
-    raw = np.frombuffer(b"".join(int(r).to_bytes(nbytes, "little") for r in stim.inputs["bits"]), np.uint8)
-    bits = np.unpackbits(raw.reshape(-1, nbytes), axis=1, bitorder="little")[:, :dut.width].astype(bool)
-    stream = RowStream(bits, np.ones(len(first), bool), first, last)
+    stream = RowStream(unpack_rows(stim.inputs["bits"], dut.width), np.ones(len(first), bool), first, last)
     return Expected({"count": np.array(ref_bitcounter(stream, dut.max_rows), dtype=object)},
                     anchors=np.flatnonzero(last))
 

@@ -15,7 +15,7 @@ import re
 from model.checks import describe_range, parse_real
 
 __all__ = ["DURATION_UNITS_S", "parse_duration", "parse_probability", "parse_temperature", "parse_fraction",
-           "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration"]
+           "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration", "check_ranges"]
 
 #: Accepted time units and their length in seconds (year = Julian year, 365.25 days).
 DURATION_UNITS_S = {
@@ -103,3 +103,12 @@ def format_duration(seconds: float) -> str:
         if abs(seconds) >= DURATION_UNITS_S[unit]:
             return f"{seconds / DURATION_UNITS_S[unit]:.4g} {unit}"
     return f"{seconds:.4g} s"
+
+
+def check_ranges(parser, args, ranges: dict) -> None:
+    """For plain ``argparse`` programs (benchmarks): exit 2 through ``parser.error`` naming the first flag whose
+    value lies outside its inclusive range, ``ranges = {"dest": (low, high)}``."""
+    for name, (lo, hi) in ranges.items():
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")

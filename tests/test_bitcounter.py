@@ -6,14 +6,7 @@ import pytest
 
 from hw.bitcounter import BitCounter
 from model.bitcounter import RowStream, binary_dot, count_width, random_stream, ref_bitcounter
-from scripts.blocks import BLOCKS, bitcounter_stimulus_from
-from scripts.sim import rtl_block
-
-
-def rtl_bitcounter(dut, stream):
-    """Group totals of ``stream`` through the RTL, and the cycle of each (latency = cycle - cycle of `last`)."""
-    run = rtl_block(BLOCKS["bitcounter"], dut, bitcounter_stimulus_from(stream), rng=np.random.default_rng(7))
-    return [int(v) for v in run.monitor.outputs["count"]], run.monitor.out_cycles
+from scripts.blocks import rtl_bitcounter
 
 
 @pytest.mark.parametrize("width,max_rows,lps", [(1, 4, 1), (8, 16, 1), (13, 8, 2), (64, 32, 2), (256, 8, 3)])

@@ -92,10 +92,16 @@ def test_small_dot_product_by_value():
     assert outs[0].tolist() == [0x41400000, 0x41880000, 0x40A00000]
 
 
-def test_latency_attributes():
-    """Multiplier, then adder1/adder3 in parallel, then adder2; mode 0 is padded to the same depth."""
-    dut = ReconfigurablePE()
-    assert dut.latency_conv == dut.latency_systolic == BF16Multiplier.latency + 2 * FP32Adder.latency
+def test_latency_is_multiplier_and_two_adders_measured():
+    """Multiplier, then adder1/adder3 in parallel, then adder2, measured against the multiplier and the adder
+    simulated on their own; mode 0 is padded to the same depth."""
+    from tests.test_fp_rtl import measured_latency
+    mul = measured_latency(BF16Multiplier, BLOCKS["bf16_mul"], (0x3FC0, 0x4000))
+    add = measured_latency(FP32Adder, BLOCKS["fp32_add"], (0x3F800000, 0x40400000))
+    modes, acts, wgts, psums = g.random_pe_vectors(5, 2)
+    for mode in (0, 1):
+        _, _, r = rtl_pe(ReconfigurablePE(), np.array([mode], np.uint8), acts[:1], wgts[:1], psums[:1])
+        assert int(r.out_cycles[0] - r.in_cycles[0]) == mul + 2 * add, f"mode {mode}"
 
 
 def test_bad_parameters():

@@ -109,8 +109,9 @@ def simulate_stream(dut, ports, inputs: dict, *, gaps=None, rng=None, lanes: int
 def rtl_block(spec, dut, stimulus=None, *, rng=None, n: int = 100, **kwargs):
     """Run a registry block on ``stimulus`` (default: its own seeded stimulus) in the Amaranth simulator.
 
-    Returns the :class:`~scripts.sim.block.BlockRun` after the run, not yet verified: ``run.result()`` has the
-    outputs and cycles, ``run.verify()`` checks them against the golden. ``kwargs`` go to ``BlockRun``.
+    Returns the :class:`~scripts.sim.block.BlockRun` after the run, not yet verified: ``run.monitor`` has the
+    results and their cycles, ``run.driver.in_cycles`` the input cycles, ``run.verify()`` checks them against
+    the golden. ``kwargs`` go to ``BlockRun``.
     """
     import numpy as np
 

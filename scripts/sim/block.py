@@ -220,10 +220,6 @@ class BlockRun:
             self.scoreboard.add(result)
         self._seen += 1
 
-    def result(self) -> StreamResult:
-        return StreamResult({k: np.array(v, dtype=np.uint64) for k, v in self.monitor.outputs.items()},
-                            np.array(self.driver.in_cycles), np.array(self.monitor.out_cycles))
-
     def verify(self) -> None:
         """Every result bit-exact and in order; every result at the block's latency after its input."""
         self.scoreboard.check()

@@ -207,7 +207,8 @@ class StreamDriver(Agent):
         What the data inputs carry in idle cycles: random values from ``rng`` (default, so a block that
         ignores ``valid`` shows up) or the previous values.
     rng : numpy Generator, optional
-        Source of the garbage; required for ``idle="garbage"`` with gaps or back-pressure.
+        Source of the garbage; required for ``idle="garbage"`` with gaps (under back-pressure the transaction
+        stays on the port).
     lanes : int
         Transactions per cycle (for a :class:`scripts.sim.lanes.Lanes` wrapper).
 
