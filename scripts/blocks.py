@@ -154,6 +154,27 @@ def _reader_golden(dut, stim):
     return Expected({"count": np.array(counts, dtype=object)}, anchors=np.flatnonzero(stim.inputs["cmd_rows"]))
 
 
+# --- PE array, scratchpad, layer engine (verified by whole layers: tests/test_pe_array.py, tb/test_layer.py) --------
+
+def _pe_array(rows=4, cols=4, tag_width=51):
+    from hw.pe_array import PEArray
+    return PEArray(rows, cols, tag_width=tag_width)
+
+
+def _scratchpad(lanes=12, bank_words=554, glb_addr_width=24):
+    from hw.scratchpad import Scratchpad
+    return Scratchpad(lanes, bank_words, glb_addr_width=glb_addr_width)
+
+
+def _layer_engine(rows=4, cols=4, bank_words=554, glb_addr_width=24):
+    from hw.layer_engine import LayerEngine
+    return LayerEngine(rows, cols, bank_words=bank_words, glb_addr_width=glb_addr_width)
+
+
+_ARRAY_SOURCE = "stt-ai-mishty-sadi.txt, Sections III.A-B, IV.D, Figs. 2-5"
+_LAYER_TESTS = ("tests/test_pe_array.py", "tb/test_layer.py")
+
+
 # --- the registry ---------------------------------------------------------------------------------------------------
 
 _FP_SOURCE = "stt-ai-mishty-sadi.txt, Section III.A, Fig. 3, Table II"
@@ -206,6 +227,21 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         latency="latency_conv", stimulus=_pe_stimulus, golden=_pe_golden, lanes=True, source=_FP_SOURCE,
         cosim={"top": {"n": 10_000, "gaps": 0.2},
                "x4": {"lanes": 4, "n": 100_000}}),
+    # Defaults: the 4 x 4-PE array (4 x 12 MACs) of `mram-accel layer`; banks of 26 KB (the paper's 2 x 26 KB).
+    # `--config paper`: the paper's 42 x 42 MACs = 42 rows x 14 PEs.
+    BlockSpec(
+        name="pe_array", factory=_pe_array, config={"rows": 4, "cols": 4}, stream=None, latency="latency",
+        stimulus=None, golden=None, source=_ARRAY_SOURCE, configs={"paper": {"rows": 42, "cols": 14},
+                                                                   "2x2": {"rows": 2, "cols": 2}},
+        verified_by=_LAYER_TESTS),
+    BlockSpec(
+        name="scratchpad", factory=_scratchpad, config={"lanes": 12, "bank_words": 554}, stream=None,
+        latency="latency", stimulus=None, golden=None, source="stt-ai-mishty-sadi.txt, Sections IV.D, V.E",
+        configs={"paper": {"lanes": 42, "bank_words": 158}}, verified_by=_LAYER_TESTS),
+    BlockSpec(
+        name="layer_engine", factory=_layer_engine, config={"rows": 4, "cols": 4, "bank_words": 554}, stream=None,
+        latency="latency", stimulus=None, golden=None, source=_ARRAY_SOURCE,
+        configs={"2x2": {"rows": 2, "cols": 2, "bank_words": 1109}}, verified_by=_LAYER_TESTS),
 ]}
 
 

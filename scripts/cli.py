@@ -19,7 +19,7 @@ import importlib
 import sys
 
 # Modules that add sub-commands with a ``register(subparsers)`` function.
-COMMAND_MODULES = ["scripts.flow", "scripts.cli_delta", "scripts.cli_dse"]
+COMMAND_MODULES = ["scripts.flow", "scripts.cli_delta", "scripts.cli_dse", "scripts.cli_layer"]
 
 
 class CliError(ValueError):

@@ -18,30 +18,37 @@ from scripts.blocks import select
 from scripts.toolchain.cache import write_if_changed
 from scripts.toolchain.paths import BUILD, REPO
 from scripts.toolchain.verilator import VERILATOR_WAIVERS, lint_verilog
-from scripts.toolchain.verilog import verilog_text
+from scripts.toolchain.verilog import cached_verilog_text
 from scripts.toolchain.yosys import synth_component
 
 __all__ = ["generate", "lint", "synth", "register"]
 
 
-def generate(names=None, out_dir: Path = BUILD / "verilog") -> dict[str, Path]:
-    """Write ``out_dir/<block>.v`` for each block (unchanged files are not rewritten); return the paths."""
+def _file_stem(spec, config):
+    return spec.name if config is None else f"{spec.name}_{config}"
+
+
+def generate(names=None, out_dir: Path = BUILD / "verilog", config: str | None = None) -> dict[str, Path]:
+    """Write ``out_dir/<block>.v`` (``<block>_<config>.v`` for a named configuration) for each block (unchanged
+    files are not rewritten); return the paths. The top module is always named after the block."""
     paths = {}
     for spec in select(names):
-        path = Path(out_dir) / f"{spec.name}.v"
-        write_if_changed(path, verilog_text(spec.build(), spec.name))
+        params = spec.config_params(config)
+        path = Path(out_dir) / f"{_file_stem(spec, config)}.v"
+        write_if_changed(path, cached_verilog_text(spec.name, params, lambda: spec.build_named(config)))
         paths[spec.name] = path
     return paths
 
 
-def lint(names=None) -> dict[str, list[str]]:
+def lint(names=None, config: str | None = None) -> dict[str, list[str]]:
     """Lint each block's Verilog; return the remaining warnings per block."""
-    return {name: lint_verilog(path, name) for name, path in generate(names).items()}
+    return {name: lint_verilog(path, name) for name, path in generate(names, config=config).items()}
 
 
-def synth(names=None, out_dir: Path = BUILD / "synth") -> dict[str, dict]:
-    """Synthesise each block (default configuration); writes ``out_dir/summary.md``."""
-    results = {spec.name: synth_component(spec.build(), spec.name, out_dir) for spec in select(names)}
+def synth(names=None, out_dir: Path = BUILD / "synth", config: str | None = None) -> dict[str, dict]:
+    """Synthesise each block (default or named configuration); writes ``out_dir/summary.md``."""
+    results = {spec.name: synth_component(spec.build_named(config), _file_stem(spec, config), out_dir)
+               for spec in select(names)}
     lines = ["| block | cells | longest path (cells) |", "|---|---|---|"]
     lines += [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
     write_if_changed(Path(out_dir) / "summary.md", "\n".join(lines) + "\n")
@@ -51,13 +58,13 @@ def synth(names=None, out_dir: Path = BUILD / "synth") -> dict[str, dict]:
 # --- CLI ------------------------------------------------------------------------------------------------
 
 def _cmd_verilog(args) -> int:
-    for name, path in generate(args.blocks).items():
+    for name, path in generate(args.blocks, config=args.config).items():
         print(f"{name}: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0
 
 
 def _cmd_lint(args) -> int:
-    results = lint(args.blocks)
+    results = lint(args.blocks, config=args.config)
     bad = 0
     for name, issues in results.items():
         print(f"{name}: {'clean' if not issues else f'{len(issues)} warning(s)'}")
@@ -71,7 +78,7 @@ def _cmd_lint(args) -> int:
 
 
 def _cmd_synth(args) -> int:
-    results = synth(args.blocks)
+    results = synth(args.blocks, config=args.config)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -85,6 +92,8 @@ def register(sub) -> None:
                              ("synth", _cmd_synth, "Yosys synthesis: cells and longest path")]:
         p = sub.add_parser(name, help=text)
         p.add_argument("blocks", nargs="*", metavar="BLOCK", help="blocks (default: all in scripts/blocks.py)")
+        p.add_argument("--config", metavar="NAME",
+                       help="a named configuration of the blocks (e.g. 'paper' for pe_array: 42 x 14 PEs)")
         if name == "synth":
             p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
         p.set_defaults(func=func)

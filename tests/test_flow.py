@@ -18,10 +18,17 @@ def test_every_block_converts_to_verilog(tmp_path):
     for name, path in paths.items():
         text = path.read_text()
         assert f"module {name}(" in text or f"module {name} (" in text
-    # Unchanged Verilog is not rewritten (keeps build caches valid).
+    # Unchanged Verilog is not rewritten (keeps build caches valid), and comes from the Verilog cache.
     mtimes = {n: p.stat().st_mtime_ns for n, p in paths.items()}
     flow.generate(out_dir=tmp_path)
     assert mtimes == {n: p.stat().st_mtime_ns for n, p in paths.items()}
+
+
+def test_named_configuration(tmp_path, capsys):
+    assert main(["verilog", "pe_array", "--config", "nope"]) == 2
+    assert "has no configuration 'nope'" in capsys.readouterr().err
+    path = flow.generate(["pe_array"], out_dir=tmp_path, config="2x2")["pe_array"]
+    assert path.name == "pe_array_2x2.v" and "module pe_array(" in path.read_text()
 
 
 def test_unknown_block_is_a_clear_error(capsys):

@@ -91,23 +91,44 @@ class BlockSpec:
         ready), ``ber`` (bit errors injected into reads), ``slow`` (only with ``-m slow``).
     source : str
         Paper reference.
+    configs : dict of name -> dict
+        Further named configurations (factory keywords) the flows accept with ``--config NAME``, e.g. ``paper``
+        when the paper's size is too large to be the default.
+    verified_by : tuple of str
+        For a block that is not a stream block (``stream`` None: the PE array, the scratchpad, the layer
+        engine), the test files that verify it against its golden instead of the generic block runner.
     """
 
     name: str
     factory: Callable
     config: Mapping
-    stream: StreamPorts
+    stream: StreamPorts | None
     latency: str | None
-    stimulus: Callable
-    golden: Callable
+    stimulus: Callable | None
+    golden: Callable | None
     memories: Mapping[str, MemoryPorts] = field(default_factory=dict)
     lanes: bool = False
     cosim: Mapping[str, Mapping] = field(default_factory=dict)
     source: str = ""
+    configs: Mapping[str, Mapping] = field(default_factory=dict)
+    verified_by: tuple = ()
 
     def build(self, **overrides):
         """The component in the default configuration, with ``overrides`` applied."""
         return self.factory(**{**self.config, **overrides})
+
+    def config_params(self, config: str | None = None) -> dict:
+        """Factory keywords of the named configuration (``None``: the default); ValueError naming the known ones."""
+        if config is None:
+            return dict(self.config)
+        if config not in self.configs:
+            raise ValueError(f"--config: block {self.name!r} has no configuration {config!r}; known: "
+                             f"{sorted(self.configs) or 'none'}")
+        return {**self.config, **self.configs[config]}
+
+    def build_named(self, config: str | None = None):
+        """The component in the named configuration (``None``: the default)."""
+        return self.factory(**self.config_params(config))
 
     def latency_of(self, component) -> int | None:
         return None if self.latency is None else int(getattr(component, self.latency))

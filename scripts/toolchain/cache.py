@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["cached_build", "write_if_changed", "locked"]
+__all__ = ["cached_build", "write_if_changed", "locked", "rtl_source_digest"]
 
 
 @contextmanager
@@ -64,3 +64,17 @@ def write_if_changed(path: Path, text: str) -> bool:
         f.write(text)
     os.replace(tmp, path)
     return True
+
+
+def rtl_source_digest() -> str:
+    """Hash of everything a component's Verilog is made from: the ``hw`` package, ``model/checks.py`` (the one
+    module ``hw`` imports from outside itself) and the Amaranth version. A key for builds that want to skip
+    elaborating a large design just to find the cache valid (:func:`scripts.toolchain.cocotb_runner.build_sim`)."""
+    import amaranth
+
+    from scripts.toolchain.paths import REPO
+    h = hashlib.sha256(amaranth.__version__.encode())
+    for path in sorted((REPO / "hw").glob("*.py")) + [REPO / "model" / "checks.py"]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
