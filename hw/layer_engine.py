@@ -64,9 +64,11 @@ class LayerEngine(wiring.Component):
         self.glb_addr_width = check_int("glb_addr_width", glb_addr_width, min=1, max=32)
         self._ftz = check_bool("ftz", ftz)
         self.lanes = LANES * self.cols
-        self._array = PEArray(self.rows, self.cols, tag_width=tag_layout(self.glb_addr_width).size, ftz=ftz)
-        self._spad = Scratchpad(self.lanes, self.bank_words, glb_addr_width=self.glb_addr_width, ftz=ftz)
-        arr, sp = self._array.signature.members, self._spad.signature.members
+        if (2 * self.bank_words - 1).bit_length() > self.glb_addr_width:
+            raise ValueError(f"glb_addr_width={glb_addr_width} cannot address 2 * bank_words = "
+                             f"{2 * self.bank_words} scratchpad words")
+        arr = PEArray.ports(self.rows, self.cols, tag_layout(self.glb_addr_width).size)
+        sp = Scratchpad.ports(self.lanes, self.glb_addr_width)
         ports = {name: arr[name] for name in ("act", "valid", "mode", "wsel", "w_en", "w_row", "w_bank", "w_data",
                                                 "tag_valid")}
         ports["tag"] = In(tag_layout(self.glb_addr_width).size)
@@ -82,11 +84,12 @@ class LayerEngine(wiring.Component):
 
     @property
     def macs(self) -> int:
-        return self._array.macs
+        return self.rows * self.lanes
 
     def elaborate(self, platform):
         m = Module()
-        arr, sp = self._array, self._spad
+        arr = PEArray(self.rows, self.cols, tag_width=tag_layout(self.glb_addr_width).size, ftz=self._ftz)
+        sp = Scratchpad(self.lanes, self.bank_words, glb_addr_width=self.glb_addr_width, ftz=self._ftz)
         m.submodules.array = EnableInserter(sp.ready)(arr)
         m.submodules.scratchpad = sp
         for name in ("act", "valid", "mode", "wsel", "w_en", "w_row", "w_bank", "w_data", "tag_valid"):

@@ -79,14 +79,17 @@ class PEArray(wiring.Component):
         self.cols = check_int("cols", cols, min=1, max=256)
         self.tag_width = check_int("tag_width", tag_width, min=1, max=256)
         self._ftz = check_bool("ftz", ftz)
-        n = self.rows * self.cols * LANES
-        super().__init__({
-            "act": In(16 * n), "valid": In(self.rows), "mode": In(self.rows), "wsel": In(self.rows),
-            "w_en": In(1), "w_row": In(range(self.rows)), "w_bank": In(1), "w_data": In(16 * LANES * self.cols),
-            "tag_valid": In(1), "tag": In(self.tag_width),
-            "psum_out": Out(32 * LANES * self.cols), "out_valid": Out(1), "tag_out": Out(self.tag_width),
-            "busy": Out(1),
-        })
+        super().__init__(self.ports(self.rows, self.cols, self.tag_width))
+
+    @staticmethod
+    def ports(rows: int, cols: int, tag_width: int) -> dict:
+        """The port members of a ``rows x cols`` array (also used by :class:`hw.layer_engine.LayerEngine`)."""
+        return {
+            "act": In(16 * rows * cols * LANES), "valid": In(rows), "mode": In(rows), "wsel": In(rows),
+            "w_en": In(1), "w_row": In(range(rows)), "w_bank": In(1), "w_data": In(16 * LANES * cols),
+            "tag_valid": In(1), "tag": In(tag_width),
+            "psum_out": Out(32 * LANES * cols), "out_valid": Out(1), "tag_out": Out(tag_width), "busy": Out(1),
+        }
 
     ftz = property(lambda self: self._ftz)
 

@@ -95,12 +95,17 @@ class Scratchpad(wiring.Component):
             raise ValueError(f"glb_addr_width={glb_addr_width} cannot address 2 * bank_words = "
                              f"{2 * self.bank_words} scratchpad words")
         self._ftz = check_bool("ftz", ftz)
-        width = 32 * self.lanes
-        ports = {"data": In(width), "valid": In(1), "tag": In(tag_layout(self.glb_addr_width)), "ready": Out(1),
-                 "glb_addr": Out(self.glb_addr_width), "glb_req": Out(1), "glb_we": Out(1), "glb_wdata": Out(width),
+        super().__init__(self.ports(self.lanes, self.glb_addr_width))
+
+    @staticmethod
+    def ports(lanes: int, glb_addr_width: int) -> dict:
+        """The port members (also used by :class:`hw.layer_engine.LayerEngine`)."""
+        width = 32 * lanes
+        ports = {"data": In(width), "valid": In(1), "tag": In(tag_layout(glb_addr_width)), "ready": Out(1),
+                 "glb_addr": Out(glb_addr_width), "glb_req": Out(1), "glb_we": Out(1), "glb_wdata": Out(width),
                  "glb_rdata": In(width), "glb_rvalid": In(1), "glb_ready": In(1), "busy": Out(1)}
         ports.update({name: Out(32) for name in COUNTERS})
-        super().__init__(ports)
+        return ports
 
     def elaborate(self, platform):
         m = Module()

@@ -47,7 +47,7 @@ that differ are named by :func:`cycle_terms`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -303,7 +303,6 @@ class Program:
     first_operand: int
     bubbles: int
     operand_reads: int = 0
-    extras: dict = field(default_factory=dict)
 
     @property
     def cycles(self) -> int:

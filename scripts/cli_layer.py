@@ -66,8 +66,9 @@ def array_pes(spec: str) -> tuple[int, int]:
         raise ValueError(f"--array: {e}") from None
     if arr.cols % 3:
         raise ValueError(f"--array: C (MAC columns) must be a multiple of 3 (3 MACs per PE), got {spec!r}")
-    if arr.rows > 64 or arr.cols > 96:
-        raise ValueError(f"--array: R must be in 1..64 and C in 3..96 for simulation, got {spec!r}")
+    if arr.rows > 16 or arr.cols > 48:
+        raise ValueError(f"--array: simulation takes R in 1..16 rows and C in 3..48 MAC columns, got {spec!r} (the "
+                         "paper's 42x42 array: mram-accel verilog|lint pe_array --config paper)")
     return arr.rows, arr.cols // 3
 
 

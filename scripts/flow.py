@@ -21,7 +21,7 @@ from scripts.toolchain.verilator import VERILATOR_WAIVERS, lint_verilog
 from scripts.toolchain.verilog import cached_verilog_text
 from scripts.toolchain.yosys import synth_component
 
-__all__ = ["generate", "lint", "synth", "register"]
+__all__ = ["generate", "lint", "lint_record", "synth", "register"]
 
 
 def _file_stem(spec, config):
@@ -40,9 +40,42 @@ def generate(names=None, out_dir: Path = BUILD / "verilog", config: str | None =
     return paths
 
 
+def _lint_record(spec, config) -> Path:
+    """Where the lint result of a block configuration is kept, named by everything the result depends on."""
+    import hashlib
+    from scripts.toolchain.cache import rtl_source_digest
+    from scripts.toolchain.verilator import verilator_flags, verilator_version, verilator_env
+    key = json.dumps([spec.name, spec.config_params(config), rtl_source_digest(), verilator_flags("lint"),
+                      verilator_version(verilator_env())], sort_keys=True, default=str)
+    return BUILD / "lint" / f"{_file_stem(spec, config)}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def lint_record(name: str, config: str | None = None) -> dict | None:
+    """The kept result of an earlier :func:`lint` of this exact design (``issues``, ``generate_s``, ``lint_s``,
+    ``verilog_mbytes``), or None: lets the report show the paper-size array's lint (~30 min) without rerunning it."""
+    path = _lint_record(select([name])[0], config)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def lint(names=None, config: str | None = None) -> dict[str, list[str]]:
-    """Lint each block's Verilog; return the remaining warnings per block."""
-    return {name: lint_verilog(path, name) for name, path in generate(names, config=config).items()}
+    """Lint each block's Verilog; return the remaining warnings per block. Each result is kept (see
+    :func:`lint_record`) and reused while the RTL sources, the configuration and Verilator are unchanged."""
+    import time
+    out = {}
+    for spec in select(names):
+        record = _lint_record(spec, config)
+        if record.exists():
+            out[spec.name] = json.loads(record.read_text())["issues"]
+            continue
+        t0 = time.perf_counter()
+        path = generate([spec.name], config=config)[spec.name]
+        t1 = time.perf_counter()
+        issues = lint_verilog(path, spec.name)
+        write_if_changed(record, json.dumps({"issues": issues, "generate_s": t1 - t0,
+                                             "lint_s": time.perf_counter() - t1,
+                                             "verilog_mbytes": path.stat().st_size / 1e6}, indent=1))
+        out[spec.name] = issues
+    return out
 
 
 def synth(names=None, out_dir: Path = BUILD / "synth", config: str | None = None) -> dict[str, dict]:

