@@ -510,6 +510,11 @@ def ref_layer(kind: str, x_bits, w_bits, *, rows: int, cols: int, stride: int = 
 
 
 # ---------------------------------------------------------------------------------------- cycles and writes
+#: Name of the term: our passes (chunks x row groups or tiles, each fully streamed) against the formula's steps,
+#: which pack the work perfectly (eq. (2)) or tile it without remainders.
+TILING = "tiling remainder (our passes vs the formula's steps)"
+
+
 def cycle_terms(mp: Mapping, bubbles: int, stalls: int, cycles_per_step: int = 1) -> dict:
     """Eqs. (2)-(5) / (8) with ``cycles_per_step`` beside our cycle count, every difference named.
 
@@ -522,15 +527,14 @@ def cycle_terms(mp: Mapping, bubbles: int, stalls: int, cycles_per_step: int = 1
         w_a = mp.cols
         steps = math.ceil(s.c * s.kh * s.oh * mp.segments / (w_a * H))               # eq. (2)
         formula = steps * cycles_per_step * s.ow * s.n * s.k                        # eqs. (3)-(5)
-        terms = {"tiling remainder (chunks x row groups vs eq. (2)'s perfect packing)":
-                 stream * cycles_per_step - formula}
+        terms = {TILING: stream * cycles_per_step - formula}
     else:
         w_sa = mp.lanes
         formula = math.ceil(s.k / H) * math.ceil(s.c / w_sa) * cycles_per_step * s.n     # eq. (8)
         ours = math.ceil(s.c / H) * math.ceil(s.k / w_sa) * cycles_per_step * s.n
         terms = {"mapping (reduction down the columns: IN over H_A, OUT over W_SA; eq. (8) has OUT over H_A)":
                  ours - formula,
-                 "tiling remainder": stream * cycles_per_step - ours}
+                 TILING: stream * cycles_per_step - ours}
     terms["weight-load bubbles (tile load not hidden)"] = bubbles
     terms["scratchpad stalls (read-after-write, GLB port)"] = stalls
     terms["fill and drain (11 x rows - 1)"] = PE_LATENCY * H - 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -105,6 +106,10 @@ def _run(args) -> int:
     bank_bytes = parse_int(args.bank_bytes, "--bank-bytes", min=4 * 3 * cols, max=1 << 24)
     seed = parse_int(args.seed, "--seed", min=0)
 
+    mp = pa.map_layer(shape, rows, cols, 0)
+    print(f"mram-accel layer: {shape.macs} MACs, about {mp.passes * mp.positions + 11 * rows} cycles on the "
+          f"{rows}x{3 * cols}-MAC array ({args.backend}; a first Verilator build of an array size takes minutes)",
+          file=sys.stderr, flush=True)
     res = run_layer(args.kind, x, w, stride=stride, pad=pad, rows=rows, cols=cols, backend=args.backend,
                     scratchpad=not args.no_scratchpad, bank_bytes=bank_bytes,
                     glb_read_latency=parse_int(args.glb_read_latency, "--glb-read-latency", min=1, max=1000),
@@ -121,7 +126,7 @@ def _run(args) -> int:
                   "out": str(out), "out_shape": list(y.shape)})
     if differ and ber == 0:
         print(f"mram-accel layer: RTL output differs from the dataflow golden in {differ} of {y.size} values",
-              flush=True)
+              file=sys.stderr, flush=True)
         return 1
     with tempfile.NamedTemporaryFile(dir=out.parent, suffix=".npy", delete=False) as f:
         np.save(f, y)

@@ -122,34 +122,40 @@ def lint_verilog(path: Path, top: str) -> list[str]:
     return issues
 
 
-def build_cpp_harness(component: wiring.Component, toplevel: str, main_cpp: str, out_dir: Path,
-                      cxx_opt: str | None = None) -> Path:
+def build_cpp_harness(component, toplevel: str, main_cpp: str, out_dir: Path,
+                      cxx_opt: str | None = None, source_key=None) -> Path:
     """Verilate ``component`` with a plain C++ ``main`` (no cocotb, no Python): the speed limit for benchmarks.
 
     The model class is ``Vtop`` (``#include "Vtop.h"``). ``cxx_opt`` replaces Verilator's C++ optimisation flag
     (``OPT_FAST``, ``-Os`` by default, which GCC needs many minutes per file for on large designs such as the
     PE array). Cached by :func:`~scripts.toolchain.cache.cached_build` on the Verilog, ``main_cpp``, the flags and
-    the Verilator version. Returns the executable.
+    the Verilator version; with ``source_key`` (as for :func:`scripts.toolchain.cocotb_runner.build_sim`) on that
+    instead of the Verilog, and ``component`` may then be a function that makes it, called only to build.
+    Returns the executable.
     """
     env = verilator_env()
     if cxx_opt:
         env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} OPT_FAST={cxx_opt}".strip()
     version = verilator_version(env)
-    text = verilog_text(component, toplevel)
+    def text_of() -> str:
+        return verilog_text(component if isinstance(component, wiring.Component) else component(), toplevel)
+
+    text = text_of() if source_key is None else None
     flags = verilator_flags("sim")
 
     def build(folder: Path) -> None:
-        (folder / f"{toplevel}.v").write_text(text)
+        (folder / f"{toplevel}.v").write_text(text if text is not None else text_of())
         (folder / "main.cpp").write_text(main_cpp)
         proc = subprocess.run(["verilator", "--cc", "--exe", "--build", *flags, "--top-module", toplevel,
-                               "--prefix", "Vtop", "-Mdir", str(folder / "obj"), "-j", "2", "-CFLAGS", "-O2",
+                               "--prefix", "Vtop", "-Mdir", str(folder / "obj"), "-j", "2", "-CFLAGS", cxx_opt or "-O2",
                                str(folder / f"{toplevel}.v"), str(folder / "main.cpp")],
                               env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"Verilator C++ harness build failed:\n{proc.stderr[-3000:]}")
 
     out_dir = Path(out_dir)
-    cached_build(out_dir, [text, main_cpp, flags, version, toplevel] + ([cxx_opt] if cxx_opt else []), build,
+    key = [text if source_key is None else source_key, main_cpp, flags, version, toplevel]
+    cached_build(out_dir, key + ([cxx_opt] if cxx_opt else []), build,
                  keep=lambda f: (f / "obj" / "Vtop").exists())
     return out_dir / "obj" / "Vtop"
 
