@@ -178,6 +178,14 @@ class Mapping:
         """Operand sets streamed per pass: N * OW (conv) or N (FC)."""
         return self.shape.n * (self.shape.ow if self.shape.kind == "conv" else 1)
 
+    def segment(self, q: int, r: int):
+        """(channel, kernel row, segment) that array row ``r`` holds in chunk ``q`` of a conv, or None (idle row)."""
+        gi = q * self.rows + r
+        if gi >= self.shape.c * self.shape.kh * self.segments:
+            return None
+        ch, rem = divmod(gi, self.shape.kh * self.segments)
+        return (ch, *divmod(rem, self.segments))
+
     @property
     def passes(self) -> int:
         outer = self.shape.k if self.shape.kind == "conv" else 1
@@ -228,11 +236,10 @@ def _pass_weights(mp: Mapping, wt: np.ndarray, k: int, g: int, q: int) -> np.nda
     out = np.zeros((rows, lanes), np.uint16)
     for r in range(rows):
         if s.kind == "conv":
-            gi = q * rows + r
-            if gi >= s.c * s.kh * mp.segments:
+            where = mp.segment(q, r)
+            if where is None:
                 continue
-            ch, rem = divmod(gi, s.kh * mp.segments)
-            kr, seg = divmod(rem, mp.segments)
+            ch, kr, seg = where
             taps = np.zeros(P_S, np.uint16)
             for i in range(P_S):
                 if P_S * seg + i < s.kw:
@@ -261,11 +268,10 @@ def _pass_acts(mp: Mapping, x: np.ndarray, g: int, q: int) -> np.ndarray:
     xp[:, :, s.pad:s.pad + s.h, s.pad:s.pad + s.w] = x
     ow = np.arange(s.ow)
     for r in range(rows):
-        gi = q * rows + r
-        if gi >= s.c * s.kh * mp.segments:
+        where = mp.segment(q, r)
+        if where is None:
             continue
-        ch, rem = divmod(gi, s.kh * mp.segments)
-        kr, seg = divmod(rem, mp.segments)
+        ch, kr, seg = where
         for c in range(cols):
             oh = g * cols + c
             if oh >= s.oh:
@@ -408,11 +414,10 @@ def _distinct_inputs(mp: Mapping, g: int, q: int) -> int:
         return s.n * max(0, min(rows, s.c - q * rows))
     seen = set()
     for r in range(rows):
-        gi = q * rows + r
-        if gi >= s.c * s.kh * mp.segments:
+        where = mp.segment(q, r)
+        if where is None:
             continue
-        ch, rem = divmod(gi, s.kh * mp.segments)
-        kr, _ = divmod(rem, mp.segments)
+        ch, kr, _ = where
         for c in range(mp.cols):
             oh = g * mp.cols + c
             if oh < s.oh:
