@@ -19,6 +19,9 @@ Array: H_A = ``rows`` rows, W_A = ``cols`` PEs, W_SA = 3 ``cols`` MAC columns (T
   scratchpad (the partial ofmaps of Section IV.D): chunk 0 is written, later chunks are added, the last one goes
   to the global buffer (GLB). Passes run output channel by output channel (the paper's scheduling assumption),
   ofmap-row group by group, chunk by chunk.
+  The window's shift by the stride is done by this program (the feeder): every PE's three activations arrive on
+  the array's ``act`` port each cycle. An in-array ifmap shift register (Eyeriss-style reuse) is not in the RTL;
+  the GLB operand reads (``operand_reads``) are counted as if each fetched value were reused across the pass.
 * **FC / matrix product, systolic (Section III.B.2, Fig. 5).** Partial sums move down the columns, so the
   reduction (input neurons) runs down the ``rows`` and the ``3 * cols`` MAC columns hold output neurons: an
   ``rows x 3 cols`` weight tile is loaded, the batch streams through (one input vector per cycle, broadcast along

@@ -170,7 +170,8 @@ def register(sub) -> None:
     g.add_argument("--bank-bytes", default=str(26 * 1024), help="scratchpad bank size in bytes (default 26 KB)")
     g.add_argument("--glb-read-latency", default="2", help="global-buffer read latency in cycles (default 2)")
     g.add_argument("--glb-write-latency", default="4", help="global-buffer write latency in cycles (default 4)")
-    g.add_argument("--ber", help="bit error rate of global-buffer reads, in [0, 1)")
+    g.add_argument("--ber", help="bit error rate of the global-buffer reads through the engine's port (partial "
+                                 "sums read back after a spill; operands are fetched error-free), in [0, 1)")
     g.add_argument("--delta", help="thermal stability of the STT-MRAM cells: the read BER is the retention "
                                    "failure probability after --retention (eq. (14))")
     g.add_argument("--retention", default="1ms", help="data age for --delta (default 1ms)")
