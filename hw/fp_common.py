@@ -103,11 +103,12 @@ def flush_subnormal(value: Value) -> Value:
     return Mux((value[23:31] == 0), Cat(Const(0, 31), value[31]), value)
 
 
-def delay(m: Module, value: Value, cycles: int, name: str) -> Value:
-    """``value`` delayed by ``cycles`` registers (``cycles == 0`` returns ``value``)."""
+def delay(m: Module, value: Value, cycles: int, name: str, en: Value | None = None) -> Value:
+    """``value`` delayed by ``cycles`` registers (``cycles == 0`` returns ``value``); with ``en``, the registers
+    load only in cycles where ``en`` is high (a stallable pipeline)."""
     for i in range(cycles):
         reg = Signal(len(value), name=f"{name}_d{i + 1}")
-        m.d.sync += reg.eq(value)
+        m.d.sync += reg.eq(value if en is None else Mux(en, value, reg))
         value = reg
     return value
 

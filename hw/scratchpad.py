@@ -46,7 +46,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw.fp32_add import FP32Adder
-from hw.fp_common import check_bool
+from hw.fp_common import check_bool, delay
 from model.checks import check_int
 
 __all__ = ["Scratchpad", "tag_layout"]
@@ -59,15 +59,6 @@ def tag_layout(glb_addr_width: int) -> data.StructLayout:
     or GLB word when spilled) and output address ``oaddr`` (GLB word), each ``glb_addr_width`` bits."""
     return data.StructLayout({"acc": 1, "in_spad": 1, "last": 1, "paddr": glb_addr_width,
                               "oaddr": glb_addr_width})
-
-
-def _delay_en(m, value, cycles, en, name):
-    for i in range(cycles):
-        reg = Signal(len(value), name=f"{name}_d{i + 1}")
-        with m.If(en):
-            m.d.sync += reg.eq(value)
-        value = reg
-    return value
 
 
 class Scratchpad(wiring.Component):
@@ -130,7 +121,7 @@ class Scratchpad(wiring.Component):
         stages = [s1]
         for k in range(2, 1 + FP32Adder.latency + 1):
             prev = stages[-1]
-            stages.append({f: _delay_en(m, prev[f], 1, pipe_en, f"s{k}_{f}") for f in
+            stages.append({f: delay(m, prev[f], 1, f"s{k}_{f}", en=pipe_en) for f in
                            ("valid", "acc", "in_spad", "last", "paddr", "oaddr", "data")})
         tail = stages[-1]
 
@@ -150,7 +141,7 @@ class Scratchpad(wiring.Component):
             if k < len(stages) - 1:     # the SRAM read port is transparent to the tail's write
                 hits.append(same & ~to_glb & needs_spad)
             hits.append(same & to_glb & needs_glb)
-        m.d.comb += hazard.eq(_any(hits))
+        m.d.comb += hazard.eq(Cat(*hits).any())
 
         tail_to_glb, tail_addr = dest(tail)
         tail_glb = tail["valid"] & tail_to_glb
@@ -225,12 +216,6 @@ class Scratchpad(wiring.Component):
             counter = getattr(self, name)
             with m.If(inc):
                 m.d.sync += counter.eq(counter + 1)
-        m.d.comb += self.busy.eq(_any([st["valid"] for st in stages]) | (outstanding != 0) | (rd_state != 0))
+        m.d.comb += self.busy.eq(Cat(*[st["valid"] for st in stages]).any() | (outstanding != 0) | (rd_state != 0))
         return m
 
-
-def _any(values):
-    out = values[0]
-    for v in values[1:]:
-        out = out | v
-    return out

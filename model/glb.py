@@ -54,15 +54,6 @@ class GlobalBuffer(ArrayModel):
         self._inject = BitFlipInjector(self.ber, width, seed) if self.ber > 0 else None
         self.injected_bits = 0
 
-    @classmethod
-    def from_device(cls, words: int, width: int, delta: float, retention_s: float, **kwargs) -> "GlobalBuffer":
-        """A buffer whose read BER is the retention failure probability at ``delta`` after ``retention_s``."""
-        return cls(words, width, ber=ber_from_device(delta, retention_s), **kwargs)
-
-    @property
-    def capacity_bytes(self) -> int:
-        return self.depth * self.width // 8
-
     def read(self, addr: int) -> int:
         data = super().read(addr)
         if self._inject is not None:

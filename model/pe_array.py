@@ -55,7 +55,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.checks import check_choice, check_int
+from model.dse import PE_SIZE, SCRATCHPAD_PAPER_BYTES, ArrayConfig, ref_layer_time
 from model.fp_golden import ref_bf16_mul, ref_fp32_add
+from model.zoo import Layer
 
 __all__ = ["PE_LATENCY", "SPAD_LATENCY", "LayerShape", "conv_shape", "fc_shape", "Mapping", "map_layer",
            "Program", "build_program", "ref_conv_dataflow", "ref_fc_dataflow", "ref_layer", "cycle_terms",
@@ -67,8 +69,8 @@ PE_LATENCY = 11
 #: Scratchpad read-modify-write latency (1 read + 4 add).
 SPAD_LATENCY = 5
 #: The paper's scratchpad (Section V.E): 2 banks x 26 KB.
-PAPER_SPAD_BYTES = 2 * 26 * 1024
-P_S = 3
+PAPER_SPAD_BYTES = SCRATCHPAD_PAPER_BYTES
+P_S = PE_SIZE
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class LayerShape:
     def macs(self) -> int:
         """Multiply-accumulates (padding included, the usual convention; :attr:`model.zoo.Layer.macs`)."""
         return self.n * self.k * self.oh * self.ow * self.c * self.kh * self.kw
+
+    def zoo_layer(self) -> Layer:
+        """The same layer as a :class:`model.zoo.Layer` (one image; the batch is ``n``)."""
+        return Layer("layer", self.kind, self.h, self.w, self.c, self.k, self.kh, self.kw, self.stride,
+                     self.pad, self.pad)
 
 
 def conv_shape(x_shape, w_shape, stride: int = 1, pad: int = 0) -> LayerShape:
@@ -531,15 +538,13 @@ def cycle_terms(mp: Mapping, bubbles: int, stalls: int, cycles_per_step: int = 1
     """
     s, H = mp.shape, mp.rows
     stream = mp.passes * mp.positions
+    # The equations as the zoo analysis evaluates them (model.dse), at T_clk = 1 s: the time is in cycles.
+    formula = round(ref_layer_time(s.zoo_layer(), ArrayConfig(H, mp.lanes), s.n, cycles_per_step, cycles_per_step,
+                                   clock_hz=1.0))
     if s.kind == "conv":
-        w_a = mp.cols
-        steps = math.ceil(s.c * s.kh * s.oh * mp.segments / (w_a * H))               # eq. (2)
-        formula = steps * cycles_per_step * s.ow * s.n * s.k                        # eqs. (3)-(5)
         terms = {TILING: stream * cycles_per_step - formula}
     else:
-        w_sa = mp.lanes
-        formula = math.ceil(s.k / H) * math.ceil(s.c / w_sa) * cycles_per_step * s.n     # eq. (8)
-        ours = math.ceil(s.c / H) * math.ceil(s.k / w_sa) * cycles_per_step * s.n
+        ours = math.ceil(s.c / H) * math.ceil(s.k / mp.lanes) * cycles_per_step * s.n
         terms = {"mapping (reduction down the columns: IN over H_A, OUT over W_SA; eq. (8) has OUT over H_A)":
                  ours - formula,
                  TILING: stream * cycles_per_step - ours}
@@ -587,7 +592,9 @@ def model_glb_writes(model, rows: int = 42, cols: int = 14, spad_bytes: int = PA
         shape = zoo_layer_shape(layer, batch)
         with_spad = glb_writes_expected(map_layer(shape, rows, cols, 2 * bank_words))["glb_writes"]
         without = glb_writes_expected(map_layer(shape, rows, cols, 0))["glb_writes"]
-        steps = math.ceil(shape.c * shape.kh * shape.oh * math.ceil(shape.kw / P_S) / (rows * cols))   # eq. (2)
+        # eq. (2) steps per output channel: eqs. (2)-(5) at one cycle per step, one image, T_clk = 1 s
+        steps = round(ref_layer_time(layer, ArrayConfig(rows, P_S * cols), 1, 1, 1, clock_hz=1.0)) \
+            // (shape.ow * shape.k)
         partial = shape.oh * shape.ow
         final = shape.k * batch * partial
         paper_without = final + shape.k * batch * (steps - 1) * partial

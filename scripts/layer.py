@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from model import pe_array as pa
+from hw.scratchpad import COUNTERS
+from model.dse import GLB_PAPER_BYTES
 from model.glb import GlobalBuffer
 from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes
 
@@ -32,12 +34,11 @@ GLB_ADDR_WIDTH = 24
 #: Scratchpad bank size of the paper (Section V.E: 52 KB in two banks).
 PAPER_BANK_BYTES = pa.PAPER_SPAD_BYTES // 2
 #: The paper's global buffer, 12 MB (Section V.A).
-DEFAULT_GLB_BYTES = 12 * 2 ** 20
+DEFAULT_GLB_BYTES = GLB_PAPER_BYTES
 #: C++ optimisation of the engine's Verilator build (see :func:`scripts.toolchain.cocotb_runner.build_sim`).
 CXX_OPT = "-O0"
 GLB_PORTS = MemoryPorts(addr="glb_addr", req="glb_req", rdata="glb_rdata", rvalid="glb_rvalid",
                         wdata="glb_wdata", we="glb_we", ready="glb_ready")
-COUNTERS = ("spad_reads", "spad_writes", "glb_reads", "glb_writes", "hazard_stalls", "glb_stalls")
 
 
 def engine_for(rows: int, cols: int, bank_bytes: int = PAPER_BANK_BYTES):
