@@ -91,7 +91,7 @@ class Exploration:
 
 
 def explore(models: Iterable, batches: Sequence[int], glb_sizes_mb: Sequence[float], arrays: Sequence[int],
-            ret_batches: Sequence[int], progress: Callable = _no_progress) -> Exploration:
+            ret_batches: Sequence[int], progress: Callable = _no_progress, mapper: Callable | None = None) -> Exploration:
     """Run every :mod:`model.dse` formula of the report over ``models``.
 
     Parameters
@@ -108,34 +108,47 @@ def explore(models: Iterable, batches: Sequence[int], glb_sizes_mb: Sequence[flo
         Batches of Fig. 14 (b).
     progress : callable
         ``progress(iterable, desc=...)`` wrapper (e.g. a progress bar); default: none.
+    mapper : callable, optional
+        ``mapper(func, models) -> list`` evaluates the models (e.g. as Dask tasks); default serial.
     """
     ms = {}
     for m in progress(list(models), desc="zoo"):
         m = dse.resolve_model(m)
         ms[m.name] = m
     batches, glb_sizes_mb, arrays, ret_batches = (tuple(v) for v in (batches, glb_sizes_mb, arrays, ret_batches))
+    one = lambda m: _explore_model(m, batches, glb_sizes_mb, arrays, ret_batches)
+    parts = mapper(one, list(ms.values())) if mapper is not None else \
+        [one(m) for m in progress(list(ms.values()), desc="models")]
+    tables = {}
+    for part in parts:
+        for key, table in part.items():
+            tables.setdefault(key, {}).update(table)
+    return Exploration(ms, batches, glb_sizes_mb, arrays, ret_batches, *(tables.get(k, {}) for k in _TABLES))
+
+
+_TABLES = ("size", "fc_bytes", "glb", "dram_batch", "dram_glb", "ret", "ret_pe", "ret_int8", "ret_vs_array",
+           "ret_vs_batch", "psum")
+
+
+def _explore_model(m, batches, glb_sizes_mb, arrays, ret_batches) -> dict:
+    """Every table entry of one model (:func:`explore`)."""
+    n = m.name
     glb_b = sorted(set(batches) | set(GLB_BATCHES))
     dram_b = sorted(set(batches) | {DRAM_BATCH})
-    size = {(n, d): dse.model_size_bytes(m, d) for n, m in ms.items() for d in DTYPES}
-    glb = {(n, d, b): dse.glb_required(m, b, d) for n, m in progress(ms.items(), desc="GLB")
-           for d in DTYPES for b in glb_b}
-    dram_batch = {(n, d, b): dse.extra_dram(m, b, d, dse.GLB_PAPER_BYTES) for n, m in ms.items()
-                  for d in DTYPES for b in dram_b}
-    dram_glb = {(n, d, g): dse.extra_dram(m, DRAM_BATCH, d, g * dse.MB) for n, m in ms.items()
-                for d in DTYPES for g in glb_sizes_mb}
-    ret = {n: dse.retention(m, PAPER_ARRAY, RETENTION_BATCH) for n, m in progress(ms.items(), desc="retention")}
-    ret_pe = {n: dse.retention(m, dse.parse_array(PAPER_ARRAY, unit="pe"), RETENTION_BATCH).max
-              for n, m in ms.items()}
-    ret_int8 = {n: dse.retention(m, PAPER_ARRAY, RETENTION_BATCH, conv_cycles=INT8_CYCLES,
-                                 fc_cycles=INT8_CYCLES).max for n, m in ms.items()}
-    ret_vs_array = {n: [dse.retention(m, f"{a}x{a}", RETENTION_BATCH).max for a in arrays]
-                    for n, m in progress(ms.items(), desc="Fig. 14a")}
-    ret_vs_batch = {n: [dse.retention(m, PAPER_ARRAY, b).max for b in ret_batches]
-                    for n, m in progress(ms.items(), desc="Fig. 14b")}
-    psum = {(n, d): int(dse.partial_ofmap_bytes(m, d).max()) for n, m in ms.items() for d in DTYPES}
-    fc_bytes = {n: fc_weight_bytes(m, "bf16") for n, m in ms.items()}
-    return Exploration(ms, batches, glb_sizes_mb, arrays, ret_batches, size, fc_bytes, glb, dram_batch, dram_glb,
-                       ret, ret_pe, ret_int8, ret_vs_array, ret_vs_batch, psum)
+    return {
+        "size": {(n, d): dse.model_size_bytes(m, d) for d in DTYPES},
+        "fc_bytes": {n: fc_weight_bytes(m, "bf16")},
+        "glb": {(n, d, b): dse.glb_required(m, b, d) for d in DTYPES for b in glb_b},
+        "dram_batch": {(n, d, b): dse.extra_dram(m, b, d, dse.GLB_PAPER_BYTES) for d in DTYPES for b in dram_b},
+        "dram_glb": {(n, d, g): dse.extra_dram(m, DRAM_BATCH, d, g * dse.MB) for d in DTYPES for g in glb_sizes_mb},
+        "ret": {n: dse.retention(m, PAPER_ARRAY, RETENTION_BATCH)},
+        "ret_pe": {n: dse.retention(m, dse.parse_array(PAPER_ARRAY, unit="pe"), RETENTION_BATCH).max},
+        "ret_int8": {n: dse.retention(m, PAPER_ARRAY, RETENTION_BATCH, conv_cycles=INT8_CYCLES,
+                                      fc_cycles=INT8_CYCLES).max},
+        "ret_vs_array": {n: [dse.retention(m, f"{a}x{a}", RETENTION_BATCH).max for a in arrays]},
+        "ret_vs_batch": {n: [dse.retention(m, PAPER_ARRAY, b).max for b in ret_batches]},
+        "psum": {(n, d): int(dse.partial_ofmap_bytes(m, d).max()) for d in DTYPES},
+    }
 
 
 @dataclass(frozen=True)

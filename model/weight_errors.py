@@ -155,7 +155,7 @@ class SweepPoint(NamedTuple):
 
 def accuracy_sweep(stored: Mapping[str, StoredWeights], curves: Mapping[str, Curve], bers: Sequence[float],
                    n_seeds: int, seed: int, *, ber_msb: float = 1e-8, stream: int = 70,
-                   progress: Callable = _no_progress) -> dict:
+                   progress: Callable = _no_progress, mapper: Callable | None = None) -> dict:
     """Monte Carlo over seeds: accuracy and flipped bits of one corrupted copy of all parameters per seed.
 
     Parameters
@@ -175,6 +175,10 @@ def accuracy_sweep(stored: Mapping[str, StoredWeights], curves: Mapping[str, Cur
         BER of the MSB group of ``"split"`` curves (STT-AI Ultra: the Δ_PT_GB = 27.5 bank, 1e-8, Sec. V-D).
     progress : callable
         ``progress(iterable, desc=...)`` wrapper (e.g. a progress bar); default: none.
+    mapper : callable, optional
+        ``mapper(func, points) -> list`` runs the (curve, BER) points (e.g. as Dask tasks,
+        :func:`scripts.scaleout.dask_mapper`); default serial. Every point draws from its own seeds, so the
+        result does not depend on the mapper.
 
     Returns
     -------
@@ -187,8 +191,9 @@ def accuracy_sweep(stored: Mapping[str, StoredWeights], curves: Mapping[str, Cur
         raise ValueError(f"stored has no weights for format(s) {missing}")
     keys = list(curves)
     jobs = [(k, i, b) for k in keys for i, b in enumerate(bers)]
-    results = {}
-    for key, i, ber in progress(jobs, desc="sweep"):
+
+    def point(job) -> SweepPoint:
+        key, i, ber = job
         c = curves[key]
         st = stored[c.fmt]
         cid = keys.index(key)
@@ -201,7 +206,13 @@ def accuracy_sweep(stored: Mapping[str, StoredWeights], curves: Mapping[str, Cur
                 bad = flip_bits(st.flat, mode="split", ber_msb=ber_msb, ber_lsb=ber, msb_bits=c.msb_bits, rng=rng)
             accs.append(st.accuracy(bad))
             flips.append(count_flipped_bits(st.flat, bad))
-        results[key, ber] = SweepPoint(np.array(accs), np.array(flips))
+        return SweepPoint(np.array(accs), np.array(flips))
+
+    if mapper is None:
+        points = [point(j) for j in progress(jobs, desc="sweep")]
+    else:
+        points = mapper(point, jobs)
+    results = {(k, b): p for (k, _, b), p in zip(jobs, points)}
     return results
 
 

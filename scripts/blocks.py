@@ -53,6 +53,30 @@ def _bitcounter_stimulus(dut, rng, n):
     return bitcounter_stimulus_from(random_stream(rng, dut.width, dut.max_rows, groups=n))
 
 
+def _bitcounter_packed(dut, rng, cycles, lanes):
+    """Packed-lane stimulus: groups of random length (1 .. min(max_rows, 64)) shared by all lanes (``first`` and
+    ``last`` are carried once), each lane its own rows of random density; the first group of every batch is a full
+    ``max_rows`` group of all-ones rows in every lane (the count's maximum). Golden: per lane and group, the
+    popcount of its rows (:func:`model.bitcounter.ref_bitcounter`'s arithmetic, vectorised over lanes)."""
+    width, max_rows = dut.width, dut.max_rows
+    lengths = [min(max_rows, cycles)]
+    while sum(lengths) < cycles:
+        lengths.append(int(rng.integers(1, min(max_rows, 64) + 1)))
+    lengths[-1] -= sum(lengths) - cycles
+    density = rng.random((cycles, lanes, 1))
+    bits = rng.random((cycles, lanes, width)) < density
+    bits[:lengths[0]] = True
+    starts = np.cumsum([0] + lengths[:-1])
+    first = np.zeros(cycles, bool)
+    last = np.zeros(cycles, bool)
+    first[starts] = True
+    last[starts + np.array(lengths) - 1] = True
+    per_row = bits.sum(axis=2)
+    counts = np.add.reduceat(per_row, starts, axis=0) % (1 << dut.count_width)
+    return ({"bits": bits, "first": first, "last": last},
+            {"count": counts.astype(np.uint64), "_anchors": np.flatnonzero(last)})
+
+
 def _bitcounter_golden(dut, stim):
     first = np.asarray(stim.inputs["first"], bool)
     last = np.asarray(stim.inputs["last"], bool)
@@ -175,6 +199,64 @@ _ARRAY_SOURCE = "stt-ai-mishty-sadi.txt, Sections III.A-B, IV.D, Figs. 2-5"
 _LAYER_TESTS = ("tests/test_pe_array.py", "tb/test_layer.py")
 
 
+# --- MRAM-DIMA post-processing (hw/dima_post.py, golden model/dima.py: ref_dima_post) ---------------------------------
+
+def _dima_post_factory(b_w=4, slice_bits=8, acc_width=32, b_out=8):
+    from hw.dima_post import DIMAPostProcessor
+    return DIMAPostProcessor(b_w, slice_bits, acc_width, b_out)
+
+
+def _dima_post_stimulus(dut, rng, n):
+    """Vectors of input-bit planes (MSB first), corners first: saturation both ways, ReLU (negative and saturating),
+    shifts 0 and max (floor of negatives), bias extremes, one-plane vectors, accumulator wraps both ways; then ``n``
+    random vectors of 1..8 planes (slice codes uniform, 0 or full scale). ``bias``/``shift``/``relu`` carry
+    garbage on every plane but the last (the block must sample them with ``last`` only)."""
+    from model.dima import pack_codes
+
+    b_w, top, aw = dut.b_w, (1 << dut.slice_bits) - 1, dut.acc_width
+    smax, bmin, bmax = (1 << dut.shift_width) - 1, -(1 << (aw - 1)), (1 << (aw - 1)) - 1
+    pos, neg, zero = [top] * (b_w - 1) + [0], [0] * (b_w - 1) + [top], [0] * b_w
+    vectors = [([pos], bmax, 0, 0), ([neg], bmin, 0, 0), ([pos], bmax, 0, 1), ([neg], 0, 0, 1),
+               ([neg] * 3, 0, smax, 0), ([pos] * 3, 0, smax, 0), ([neg] * 2, -1, 1, 0), ([zero], bmin, 0, 0),
+               ([zero], bmax, 0, 0), ([zero], bmin, smax, 0), ([zero], bmax, smax, 1), ([zero], 0, 0, 0),
+               ([pos, neg, pos], -1, 0, 0), ([pos] * (aw + 2), 0, 0, 0), ([neg] * (aw + 2), 0, 0, 0),
+               ([[top] * b_w] * (aw + 2), bmax, 0, 1)]
+    for _ in range(n):
+        planes = int(rng.integers(1, 9))
+        codes = rng.integers(0, top + 1, (planes, b_w))
+        codes = np.where(rng.random(codes.shape) < 0.15, top, np.where(rng.random(codes.shape) < 0.15, 0, codes))
+        kind = rng.random()
+        bias = 0 if kind < 0.25 else int(rng.integers(bmin, bmax + 1)) if kind < 0.5 else \
+            int(rng.integers(-(1 << min(aw - 1, dut.slice_bits + 4)), 1 << min(aw - 1, dut.slice_bits + 4)))
+        shift = int(rng.integers(0, min(smax, 3) + 1)) if rng.random() < 0.5 else int(rng.integers(0, smax + 1))
+        vectors.append((codes.tolist(), bias, shift, int(rng.integers(0, 2))))
+    slices, first, last, bias, shift, relu, where = [], [], [], [], [], [], []
+    for v, (planes, b, s, r) in enumerate(vectors):
+        k = len(planes)
+        slices += planes
+        first += [1] + [0] * (k - 1)
+        last += [0] * (k - 1) + [1]
+        bias += rng.integers(0, 1 << min(aw, 62), k - 1).tolist() + [b]     # garbage patterns, then the bias
+        shift += rng.integers(0, smax + 1, k - 1).tolist() + [s]
+        relu += rng.integers(0, 2, k - 1).tolist() + [r]
+        where += [f"vector {v} ({k} planes, bias {b}, shift {s}, relu {r}), plane {j}" for j in range(k)]
+    mask = (1 << aw) - 1
+    return Stimulus({"codes": pack_codes(np.array(slices).reshape(-1, b_w), dut.slice_bits),
+                     "first": np.array(first, np.uint8), "last": np.array(last, np.uint8),
+                     "bias": np.array([b & mask for b in bias], dtype=object),
+                     "shift": np.array(shift, np.int64), "relu": np.array(relu, np.uint8)},
+                    describe=lambda i: where[i])
+
+
+def _dima_post_golden(dut, stim):
+    from model.dima import ref_dima_post
+
+    s = stim.inputs
+    out = ref_dima_post(s["codes"], s["first"], s["last"], s["bias"], s["shift"], s["relu"], dut.b_w,
+                        dut.slice_bits, dut.acc_width, dut.b_out)
+    return Expected({"out": out}, anchors=np.flatnonzero(np.asarray(s["last"])))
+
+
 # --- the registry ---------------------------------------------------------------------------------------------------
 
 _FP_SOURCE = "stt-ai-mishty-sadi.txt, Section III.A, Fig. 3, Table II"
@@ -186,9 +268,11 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         stream=StreamPorts(inputs=("bits", "first", "last"), valid="valid", outputs=("count",),
                            out_valid="count_valid"),
         latency="latency", stimulus=_bitcounter_stimulus, golden=_bitcounter_golden, source=_BCNN_SOURCE,
+        packed_shared=("first", "last"), packed_stimulus=_bitcounter_packed,
         cosim={"w8_r16": {"config": {"width": 8, "max_rows": 16}, "n": 300},
                "w64_r64": {"config": {"width": 64, "max_rows": 64}, "n": 200},
-               "w256_r1024": {"config": {}, "n": 100}}),
+               "w256_r1024": {"config": {}, "n": 100}},
+        packed={"w256_p16": {"lanes": 16, "n": 200_000, "slow": True}}),
     BlockSpec(
         name="bitcount_reader", factory=_reader_factory, config={"width": 256, "depth": 1024},
         stream=StreamPorts(inputs=("cmd_addr", "cmd_rows"), valid="cmd_valid", ready="cmd_ready",
@@ -218,7 +302,8 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         golden=_binary_golden(fp.ref_mac, "result"), lanes=True, source=_FP_SOURCE,
         cosim={"top": {"n": 20_000, "gaps": 0.2},
                "ftz": {"config": {"ftz": True}, "n": 20_000, "gaps": 0.1},
-               "x8": {"lanes": 8, "n": 100_000}}),
+               "x8": {"lanes": 8, "n": 100_000, "slow": True}},
+        packed={"p64": {"lanes": 64, "n": 1_000_000, "gaps": 0.02}}),
     BlockSpec(
         name="reconfigurable_pe", factory=_pe, config={},
         stream=StreamPorts(inputs=("mode", "act0", "act1", "act2", "wgt0", "wgt1", "wgt2", "psum0", "psum1",
@@ -226,7 +311,8 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
                            out_valid="out_valid"),
         latency="latency_conv", stimulus=_pe_stimulus, golden=_pe_golden, lanes=True, source=_FP_SOURCE,
         cosim={"top": {"n": 10_000, "gaps": 0.2},
-               "x4": {"lanes": 4, "n": 100_000}}),
+               "x4": {"lanes": 4, "n": 100_000, "slow": True}},
+        packed={"p16": {"lanes": 16, "n": 1_000_000, "gaps": 0.02}}),
     # Defaults: the 4 x 4-PE array (4 x 12 MACs) of `mram-accel layer`; banks of 26 KB (the paper's 2 x 26 KB).
     # `--config paper`: the paper's 42 x 42 MACs = 42 rows x 14 PEs.
     BlockSpec(
@@ -242,6 +328,14 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         name="layer_engine", factory=_layer_engine, config={"rows": 4, "cols": 4, "bank_words": 554}, stream=None,
         latency="latency", stimulus=None, golden=None, source=_ARRAY_SOURCE,
         configs={"2x2": {"rows": 2, "cols": 2, "bank_words": 1109}}, verified_by=_LAYER_TESTS),
+    BlockSpec(
+        name="dima_post", factory=_dima_post_factory,
+        config={"b_w": 4, "slice_bits": 8, "acc_width": 32, "b_out": 8},
+        stream=StreamPorts(inputs=("codes", "first", "last", "bias", "shift", "relu"), valid="valid",
+                           outputs=("out",), out_valid="out_valid"),
+        latency="latency", stimulus=_dima_post_stimulus, golden=_dima_post_golden,
+        source="mram-dima-patil-iscas2019.txt, eq. (1), Fig. 1; DIMA digital processing (Kang et al., JSSC 2018)",
+        cosim={"w4_s8_a32_o8": {"config": {}, "n": 300, "gaps": 0.2}}),
 ]}
 
 

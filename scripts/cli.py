@@ -19,7 +19,8 @@ import importlib
 import sys
 
 # Modules that add sub-commands with a ``register(subparsers)`` function.
-COMMAND_MODULES = ["scripts.flow", "scripts.cli_delta", "scripts.cli_dse", "scripts.cli_layer"]
+COMMAND_MODULES = ["scripts.flow", "scripts.cli_delta", "scripts.cli_dse", "scripts.cli_layer", "scripts.cli_bcnn",
+                   "scripts.cli_dima", "scripts.cli_aimc", "scripts.cli_pim", "scripts.cli_scale"]
 
 
 class CliError(ValueError):

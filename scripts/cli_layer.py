@@ -17,10 +17,7 @@ exits 2 with one line naming the parameter; Y is written only after a successful
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -33,12 +30,9 @@ __all__ = ["register", "load_bf16", "array_pes"]
 def load_bf16(path: str, option: str, round_: bool) -> np.ndarray:
     """bfloat16 bit patterns (uint16) of the numeric array in ``path``; ValueError naming the file and the first
     value that is not exactly a bfloat16 (unless ``round_``: round to nearest-even)."""
-    try:
-        a = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ValueError(f"{option}: no such file {path!r}") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{option}: cannot read {path!r} as a .npy array ({e})") from None
+    from scripts.cli_util import load_npy
+
+    a = load_npy(path, option)
     if a.dtype.kind not in "fiu":
         raise ValueError(f"{option}: {path} must hold real numbers (float32), got dtype {a.dtype}")
     if a.size == 0:
@@ -76,7 +70,7 @@ def array_pes(spec: str) -> tuple[int, int]:
 def _run(args) -> int:
     from model import pe_array as pa
     from model.glb import ber_from_device
-    from scripts.cli_util import parse_duration
+    from scripts.cli_util import out_npy_path, parse_duration, save_npy
     from scripts.layer import run_layer
 
     rows, cols = array_pes(args.array)
@@ -84,11 +78,7 @@ def _run(args) -> int:
         raise ValueError("--stride/--pad: only a conv layer has a stride and padding")
     stride = parse_int(args.stride or "1", "--stride", min=1, max=64)
     pad = parse_int(args.pad or "0", "--pad", min=0, max=64)
-    out = Path(args.out)
-    if out.suffix != ".npy":
-        raise ValueError(f"--out: the output file must end in .npy, got {args.out!r}")
-    if not out.parent.is_dir():
-        raise ValueError(f"--out: folder {str(out.parent)!r} does not exist")
+    out = out_npy_path(args.out)
     x = load_bf16(args.ifmap, "--ifmap", args.round)
     w = load_bf16(args.weights, "--weights", args.round)
     if args.kind == "conv":
@@ -128,10 +118,7 @@ def _run(args) -> int:
         print(f"mram-accel layer: RTL output differs from the dataflow golden in {differ} of {y.size} values",
               file=sys.stderr, flush=True)
         return 1
-    with tempfile.NamedTemporaryFile(dir=out.parent, suffix=".npy", delete=False) as f:
-        np.save(f, y)
-        tmp = f.name
-    os.replace(tmp, out)
+    save_npy(out, y)
     if args.json:
         print(json.dumps(stats, indent=1))
     else:

@@ -8,14 +8,19 @@ and runs it with :func:`scripts.sim.cocotb_backend.run_cocotb`. Used by ``tb/tes
 
 from __future__ import annotations
 
+import pickle
+import tempfile
+from pathlib import Path
 from typing import Mapping
 
 from scripts.blocks import BLOCKS, select
 from scripts.sim.block import BlockSpec
 from scripts.sim.lanes import Lanes
+from scripts.sim.packed import PackedLanes
 from scripts.toolchain.cocotb_runner import run_cocotb, run_cocotb_bench
 
-__all__ = ["TEST_MODULE", "cosim_cases", "dut_for", "cosim"]
+__all__ = ["TEST_MODULE", "cosim_cases", "dut_for", "cosim", "run_stimulus", "packed_dut", "packed_cosim",
+           "packed_name", "packed_key"]
 
 #: The generic cocotb test module (``tb/cocotb_block.py``), imported by name inside the simulator.
 TEST_MODULE = "tb.cocotb_block"
@@ -61,3 +66,82 @@ def cosim(block: str, config: str | None = None, *, params: Mapping | None = Non
     kwargs = dict(config=name, component=lambda: dut_for(spec, params), toplevel=toplevel,
                   test_module=TEST_MODULE, params={"block": block, **params}, seed=seed, waves=waves)
     return run_cocotb_bench(**kwargs) if bench else run_cocotb(**kwargs)
+
+
+def run_stimulus(block: str, stimulus, *, config: Mapping | None = None, read_latency: int = 1,
+                 seed: int | None = None) -> dict:
+    """Run ``block`` (factory keywords ``config``) on a given :class:`~scripts.sim.block.Stimulus` under Verilator.
+
+    This is the ``--rtl`` path of the commands: the data comes from the command, not from the block's random
+    stimulus. The stimulus's ``inputs``, ``gaps`` and behavioural memory models (``memories``, served by the
+    memory responder) must pickle. The cocotb side (``tb/cocotb_stimulus.py``) runs the same
+    :class:`~scripts.sim.block.BlockRun` as every testbench, so each result is also checked against the block's
+    golden (AssertionError if one differs). The build is cached per block and configuration under
+    ``build/sim/<block>_<key=value...>/``. Returns ``outputs`` (port -> list of int), ``in_cycles``,
+    ``out_cycles``, ``cycles`` and the responders' ``counters``.
+    """
+    spec = select([block])[0]
+    config = dict(spec.config if config is None else config)
+    params = {"block": block, "config": config, "read_latency": int(read_latency)}
+    name = "_".join([block, *(f"{k}{v}" for k, v in sorted(config.items()))])
+    with tempfile.TemporaryDirectory(prefix="mram_stim_") as tmp:
+        stim_file, result_file = Path(tmp) / "stimulus.pkl", Path(tmp) / "result.pkl"
+        with open(stim_file, "wb") as f:
+            pickle.dump({"inputs": stimulus.inputs, "memories": stimulus.memories, "gaps": stimulus.gaps}, f)
+        run_cocotb(config=name, component=lambda: spec.build(**config), toplevel=block,
+                   test_module="tb.cocotb_stimulus", seed=seed, quiet=True,
+                   params={**params, "stimulus_file": str(stim_file), "result_file": str(result_file)})
+        with open(result_file, "rb") as f:
+            return pickle.load(f)
+
+
+def packed_dut(params: Mapping) -> PackedLanes:
+    """The :class:`~scripts.sim.packed.PackedLanes` of ``params["block"]`` (``config``, ``lanes``)."""
+    spec = select([params["block"]])[0]
+    if not (spec.lanes or spec.packed_stimulus):
+        raise ValueError(f"block {spec.name!r} cannot run in packed lanes (one result per input and a fixed "
+                         "latency are needed)")
+    config = dict(params.get("config", {}))
+    return PackedLanes(lambda: spec.build(**config), spec.stream, int(params["lanes"]), spec.packed_shared)
+
+
+def packed_name(block: str, lanes: int, config: Mapping | None = None) -> str:
+    """Build folder name of a packed configuration: ``<block>[_<key><value>...]_p<lanes>``."""
+    return "_".join([block, *(f"{k}{v}" for k, v in sorted((config or {}).items())), f"p{lanes}"])
+
+
+def packed_key(block: str, lanes: int, config: Mapping | None = None) -> list:
+    """Build-cache key of a packed configuration without elaborating it (hundreds of lanes take a while to turn
+    into Verilog): the block, its configuration, the lanes, and the hashes of the RTL sources and the wrapper."""
+    import hashlib
+
+    from scripts.sim import packed
+    from scripts.toolchain.cache import rtl_source_digest
+
+    wrapper = hashlib.sha256(Path(packed.__file__).read_bytes()).hexdigest()
+    return ["packed", block, sorted((config or {}).items()), int(lanes), list(select([block])[0].packed_shared),
+            rtl_source_digest(), wrapper]
+
+
+def packed_cosim(block: str, lanes: int, job: Mapping, *, config: Mapping | None = None, seed: int | None = None,
+                 cxx_opt: str | None = "-O1", waves: bool = False, io: str = "vpi", profile: bool = False) -> dict:
+    """Run ``job`` on ``block`` in ``lanes`` packed lanes under Verilator (``tb/cocotb_packed.py``).
+
+    ``job``: ``{"kind": "random", "n": vectors, "gaps": p}`` or ``{"generator": "module:function", ...}``.
+    Returns the run's statistics (``vectors``, ``results``, ``cycles``, ``seconds``, ``sim_seconds``,
+    ``numpy_seconds``; with ``profile`` a cProfile of the cycle loop); AssertionError on any mismatch. ``io``:
+    ``"vpi"`` moves the port words as VPI vector values, ``"cocotb"`` as Python ints through cocotb's handles. The build (``build/sim/<block>..._p<lanes>/``, C++ at
+    ``cxx_opt``) exposes only the wrapper's ports to cocotb, so Verilator optimises inside the lanes.
+    """
+    if io not in ("vpi", "cocotb"):
+        raise ValueError(f"io must be 'vpi' or 'cocotb', got {io!r}")
+    params = {"block": block, "config": dict(config or {}), "lanes": int(lanes), "job": dict(job), "io": io,
+              "profile": bool(profile)}
+    with tempfile.TemporaryDirectory(prefix="mram_packed_") as tmp:
+        result = Path(tmp) / "result.json"
+        run_cocotb(config=packed_name(block, lanes, config), component=lambda: packed_dut(params),
+                   toplevel=f"{block}_p{lanes}", test_module="tb.cocotb_packed", seed=seed, waves=waves,
+                   cxx_opt=cxx_opt, quiet=True, public_top=True, params={**params, "result_file": str(result)},
+                   source_key=packed_key(block, lanes, config))
+        import json
+        return json.loads(result.read_text())

@@ -37,11 +37,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -165,30 +161,10 @@ def train(seed: int = 0, epochs: int = 40):
     return arrays, meta
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the files are committed
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save(arrays: dict, meta: dict, out: Path) -> None:
-    """Write ``out`` (npz, metadata included as a string) and ``out`` with suffix ``.json``."""
-    out = Path(out)
-    if out.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {str(out)!r}")
-    text = json.dumps(meta, indent=2) + "\n"
-    buf = io.BytesIO()
-    np.savez_compressed(buf, metadata=np.array(text), **arrays)
-    _atomic_write(out, buf.getvalue())
-    _atomic_write(out.with_suffix(".json"), text.encode())
+    """Write ``out`` (npz, metadata included as a string) and ``out`` with suffix ``.json``, each atomically."""
+    from scripts.cli_util import save_weights
+    save_weights(arrays, meta, out)
 
 
 def main(argv=None) -> int:

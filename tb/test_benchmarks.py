@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from scripts import bench_bitcounter, bench_dse, bench_fp, bench_pe_array
+from scripts import bench_bcnn, bench_bitcounter, bench_dse, bench_fp, bench_packed, bench_pe_array
 
 
 def test_bench_bitcounter_smoke():
@@ -25,7 +25,26 @@ def test_bench_dse_smoke():
     assert bench_dse.main(["--repeat", "1"]) == 0
 
 
-@pytest.mark.parametrize("bench,flag", [(bench_bitcounter, "--rows"), (bench_fp, "--lanes")],
+def test_bench_packed_smoke(capsys, tmp_path):
+    """The packed-lane benchmark on the MAC build of the default suite (``tb/test_cosim.py::test_packed``, 64
+    lanes): cocotb against the C++ harness on the same design, and where a cycle goes."""
+    out = tmp_path / "packed.json"
+    assert bench_packed.main(["--blocks", "bf16_mac", "--lanes", "64", "--vectors", "64000", "--no-cocotb-io",
+                              "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "C++ harness" in text and "where a cocotb cycle goes" in text and "cProfile" in text
+    import json
+    saved = json.loads(out.read_text())["blocks"]["bf16_mac_p64"]
+    assert saved["cpp_per_s"] > 0 and saved["cocotb_per_s"]["vpi"] > 0
+
+
+def test_bench_bcnn_smoke(capsys):
+    assert bench_bcnn.main(["--n", "8", "--k", "300", "--m", "4", "--rtl-n", "2", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio to numpy" in out and "RTL (Verilator, cocotb)" in out
+
+
+@pytest.mark.parametrize("bench,flag", [(bench_bitcounter, "--rows"), (bench_fp, "--lanes"), (bench_bcnn, "--k")],
                          ids=lambda x: getattr(x, "__name__", x))
 def test_bench_bad_flag(bench, flag, tmp_path):
     """A plain program (``python scripts/bench_*.py``) from another directory: a bad value exits 2 naming the
@@ -36,7 +55,7 @@ def test_bench_bad_flag(bench, flag, tmp_path):
 
 
 @pytest.mark.bench
-@pytest.mark.parametrize("bench", [bench_bitcounter, bench_fp, bench_dse], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("bench", [bench_bitcounter, bench_fp, bench_dse, bench_bcnn], ids=lambda m: m.__name__)
 def test_bench_full(bench, capsys):
     assert bench.main([]) == 0
     with capsys.disabled():

@@ -1,4 +1,5 @@
-"""Verilator co-simulation of every registry block: one test per configuration of its ``cosim`` table.
+"""Verilator co-simulation of every registry block: one test per configuration of its ``cosim`` table, and one per
+configuration of its ``packed`` table (packed lanes: 10^6 random vectors of the MAC and of the PE per run).
 
 Each runs the generic cocotb testbench ``tb/cocotb_block.py`` (the same agents, scoreboard and golden as the
 Amaranth-simulator tests in ``tests/test_blocks.py``); the memory-port blocks are served by the memory responder
@@ -8,7 +9,7 @@ from a behavioural array model. Replay a failure with the printed ``--seed``.
 import pytest
 
 from scripts.blocks import BLOCKS
-from scripts.cosim import cosim, cosim_cases
+from scripts.cosim import cosim, cosim_cases, packed_cosim
 
 
 def _marks(block, cfg):
@@ -19,3 +20,24 @@ def _marks(block, cfg):
                                        for b, c in cosim_cases()])
 def test_cosim(block, cfg, seed, waves):
     cosim(block, cfg, seed=seed, waves=waves)
+
+
+def _packed_cases():
+    return [pytest.param(spec.name, name, id=f"{spec.name}-{name}",
+                         marks=[pytest.mark.slow] if cfg.get("slow") else [])
+            for spec in BLOCKS.values() for name, cfg in spec.packed.items()]
+
+
+@pytest.mark.parametrize("block,name", _packed_cases())
+def test_packed(block, name, seed):
+    """The block in packed lanes (``scripts/sim/packed.py``): every lane of every cycle bit-exact against the
+    golden at the block's latency, with idle cycles (``gaps``) mixed in."""
+    cfg = BLOCKS[block].packed[name]
+    stats = packed_cosim(block, cfg["lanes"], {"kind": "random", "n": cfg["n"], "gaps": cfg.get("gaps", 0.0)},
+                         config=cfg.get("config"), seed=seed, cxx_opt=cfg.get("cxx_opt", "-O1"))
+    lanes = cfg["lanes"]
+    assert stats["vectors"] == -(-cfg["n"] // lanes) * lanes and stats["results"] > 0
+    if BLOCKS[block].packed_stimulus is None:              # elementwise: one result per vector
+        assert stats["results"] == stats["vectors"]
+    print(f"{block} x{lanes}: {stats['results']} vectors bit-exact in {stats['seconds']:.2f} s "
+          f"({stats['results'] / stats['seconds']:,.0f}/s)")

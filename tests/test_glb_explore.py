@@ -118,7 +118,22 @@ def test_explore_accepts_zoo_names_and_reports_progress():
         return it
 
     ex = ge.explore(["alexnet"], [1], [12], [42], [16], progress=progress)
-    assert ex.names == ["alexnet"] and seen == ["zoo", "GLB", "retention", "Fig. 14a", "Fig. 14b"]
+    assert ex.names == ["alexnet"] and seen == ["zoo", "models"]
+
+
+def test_explore_with_a_mapper_equals_serial():
+    """The design-space sweep through a mapper (as on Dask: one task per model) gives the serial tables."""
+    calls = []
+
+    def mapper(func, items):
+        calls.append(len(items))
+        return [func(x) for x in reversed(items)][::-1]
+
+    names = ["alexnet", "resnet18", "mobilenet_v2"]
+    a = ge.explore(names, [1, 8], [12], [42], [16])
+    b = ge.explore(names, [1, 8], [12], [42], [16], mapper=mapper)
+    import pickle
+    assert calls == [3] and pickle.dumps(a) == pickle.dumps(b)
 
 
 def test_consistency_on_the_zoo():

@@ -97,6 +97,14 @@ class BlockSpec:
     verified_by : tuple of str
         For a block that is not a stream block (``stream`` None: the PE array, the scratchpad, the layer
         engine), the test files that verify it against its golden instead of the generic block runner.
+    packed : dict of config name -> dict
+        Packed-lane Verilator runs (:class:`scripts.sim.packed.PackedLanes`, ``tb/test_cosim.py``): ``config``,
+        ``lanes``, ``n`` (vectors), ``gaps``, ``slow``. Needs ``lanes`` True or ``packed_stimulus``.
+    packed_shared : tuple of str
+        Inputs carried once for all packed lanes (besides ``valid``), e.g. the bitcounter's ``first``/``last``.
+    packed_stimulus : callable(component, rng, cycles, lanes) -> (inputs, expected), optional
+        For a block that is not elementwise: ``inputs`` ``(cycles, lanes)`` (shared ``(cycles,)``), ``expected``
+        its golden results ``(n, lanes)`` plus ``"_anchors"``, the cycles that produce them.
     """
 
     name: str
@@ -112,6 +120,9 @@ class BlockSpec:
     source: str = ""
     configs: Mapping[str, Mapping] = field(default_factory=dict)
     verified_by: tuple = ()
+    packed: Mapping[str, Mapping] = field(default_factory=dict)
+    packed_shared: tuple = ()
+    packed_stimulus: Callable | None = None
 
     def build(self, **overrides):
         """The component in the default configuration, with ``overrides`` applied."""

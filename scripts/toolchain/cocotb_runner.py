@@ -34,7 +34,7 @@ SIM_BUILD = BUILD / "sim"
 
 
 def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Component], toplevel: str,
-              waves: bool = False, cxx_opt: str | None = None, source_key=None) -> Path:
+              waves: bool = False, cxx_opt: str | None = None, source_key=None, public_top: bool = False) -> Path:
     """Generate and (re)build one configuration for cocotb; return its build folder.
 
     The cache key is the Verilog text, unless ``source_key`` (JSON-serialisable: the configuration's parameters
@@ -44,6 +44,11 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
     ``cxx_opt`` replaces Verilator's C++ optimisation flag (``OPT_FAST``, default ``-Os``) for large designs:
     GCC at ``-Os`` needs many minutes per file of the PE array's generated C++, at ``-O0`` seconds, and a
     cocotb run's speed is set by its Python loop more than by the model's.
+
+    ``public_top=True`` makes only the top module's signals visible to cocotb (a Verilator control file with
+    ``public_flat_rw`` for the top module, and ``--no-public-flat-rw`` after the cocotb runner's
+    ``--public-flat-rw``): Verilator may then optimise across the block's internals, which the packed-lane runs
+    need (every internal signal public costs several times the model's evaluation time).
     """
     from cocotb_tools.runner import get_runner
 
@@ -62,12 +67,19 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
     def build(f: Path) -> None:
         source = f / f"{toplevel}.v"
         source.write_text(text if text is not None else text_of())
+        sources = [source]
+        build_flags = list(flags)
+        if public_top:
+            vlt = f / "public_top.vlt"
+            vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+            sources.append(vlt)
+            build_flags.append("--no-public-flat-rw")
         log = f / "build.log"
         makeflags = os.environ.get("MAKEFLAGS", "")
         if cxx_opt:
             os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={cxx_opt}".strip()
         try:
-            get_runner("verilator").build(sources=[source], hdl_toplevel=toplevel, build_dir=f, build_args=flags,
+            get_runner("verilator").build(sources=sources, hdl_toplevel=toplevel, build_dir=f, build_args=build_flags,
                                           waves=waves, always=True, log_file=log)
         except Exception as e:
             tail = "\n".join(log.read_text().splitlines()[-30:]) if log.exists() else ""
@@ -76,7 +88,7 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
             os.environ["MAKEFLAGS"] = makeflags
 
     key = [text if source_key is None else source_key, flags, waves, version, toplevel] + \
-        ([cxx_opt] if cxx_opt else [])
+        ([cxx_opt] if cxx_opt else []) + (["public_top"] if public_top else [])
     cached_build(folder, key, build, keep=lambda f: (f / toplevel).exists())
     return folder
 
@@ -84,7 +96,7 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
 def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
                params: Mapping[str, object] | None = None, seed: int | None = None, waves: bool = False,
                testcase: str | None = None, extra_env: Mapping[str, str] | None = None,
-               cxx_opt: str | None = None, quiet: bool = False, source_key=None) -> None:
+               cxx_opt: str | None = None, quiet: bool = False, source_key=None, public_top: bool = False) -> None:
     """Build ``config`` if needed and run the cocotb ``test_module`` (an importable module name) against it.
 
     ``quiet=True`` sends the simulator's output to a log file in the build folder (its last lines are in the
@@ -94,7 +106,8 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    build_dir = build_sim(config, component, toplevel, waves=waves, cxx_opt=cxx_opt, source_key=source_key)
+    build_dir = build_sim(config, component, toplevel, waves=waves, cxx_opt=cxx_opt, source_key=source_key,
+                          public_top=public_top)
     env = {"DUT_PARAMS": json.dumps(dict(params or {})), **dict(extra_env or {})}
     results = build_dir / f"results_{test_module.replace('.', '_')}_{os.getpid()}.xml"  # runs may overlap
     log = build_dir / f"run_{test_module.replace('.', '_')}_{os.getpid()}.log" if quiet else None

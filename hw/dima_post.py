@@ -1,0 +1,159 @@
+"""Digital post-processing of the MRAM deep in-memory architecture (MRAM-DIMA): ADC codes to an output.
+
+Source: ``mram-dima-patil-iscas2019.txt`` (eq. (1) ``a = W x``, ``B_w``-bit weights stored one bit per 1T-1MTJ
+cell, Fig. 1) and the DIMA pipeline's last stage, digital processing of the ADC output (Kang et al., JSSC 2018;
+Kang, Gonugondla, Shanbhag, Proc. IEEE 2020). The analog array (``model/dima.py``) gives one unsigned ADC code per
+(output, weight-bit slice, input-bit plane); this block recombines the slices with their two's-complement weights,
+accumulates the input-bit planes MSB first (shift-and-add), and applies bias, scaling shift, ReLU and saturation:
+the requantisation of a DNN layer's output to the next layer's input.
+
+Function (bit-exact with :func:`model.dima.ref_dima_post`)::
+
+    p   = sum_{j < b_w-1} 2**j code_j - 2**(b_w-1) code_{b_w-1}          per plane
+    acc = p (first) | 2*acc + p (otherwise), wrapped to acc_width bits two's complement
+    y   = (acc + bias) >> shift        on last: exact (acc_width + 1)-bit sum, arithmetic shift (floor)
+    out = clamp(y, 0, 2**b_out - 1) (relu) | clamp(y, -2**(b_out-1), 2**(b_out-1) - 1) (two's complement)
+
+Design decisions (the papers give no micro-architecture): three register stages -- slice recombination,
+accumulator (with the bias sum registered on ``last``), shift and saturation -- so ``latency`` = 3 and one plane
+per cycle with vectors back to back; ``acc`` keeps its value over idle cycles and starts at 0 after reset; a plane
+without ``first`` continues the previous accumulation even after a ``last``; ``first``/``last`` and the
+``bias``/``shift``/``relu`` inputs are ignored when ``valid`` is low, and ``bias``/``shift``/``relu`` also on every
+plane but the ``last``. ``out`` holds its value until the next result.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from model.checks import check_int
+
+__all__ = ["DIMAPostProcessor"]
+
+
+class DIMAPostProcessor(wiring.Component):
+    """Pipelined slice recombination, bit-plane accumulation and requantisation of MRAM-DIMA ADC codes.
+
+    Parameters
+    ----------
+    b_w : int
+        Weight bits = weight-bit slices per plane, 2 .. 16 (default 4).
+    slice_bits : int
+        Bits of one ADC code, 1 .. 16 (default 8).
+    acc_width : int
+        Accumulator and ``bias`` width, two's complement, 2 .. 64 (default 32).
+    b_out : int
+        Output width, 1 .. 64 (default 8).
+
+    Ports
+    -----
+    codes : In(b_w * slice_bits)
+        The unsigned ADC codes of one input-bit plane; slice ``j`` in bits ``[j*slice_bits, (j+1)*slice_bits)``.
+    valid : In(1)
+        A plane is presented this cycle.
+    first : In(1)
+        The plane is a vector's first (its MSB plane).
+    last : In(1)
+        The plane is the vector's last (its LSB plane); a one-plane vector has both flags.
+    bias : In(signed(acc_width))
+        Added to the accumulated value; sampled with the ``last`` plane.
+    shift : In(ceil_log2(acc_width))
+        Arithmetic right shift after the bias; sampled with the ``last`` plane.
+    relu : In(1)
+        Clamp to ``[0, 2**b_out - 1]`` instead of the signed range; sampled with the ``last`` plane.
+    out : Out(b_out)
+        The saturated result (its two's-complement pattern without ``relu``); held until the next result.
+    out_valid : Out(1)
+        One-cycle pulse: ``out`` carries a new result.
+
+    Attributes
+    ----------
+    latency : int
+        Cycles from the ``valid`` of a vector's ``last`` plane to its ``out_valid``: 3 (recombination,
+        accumulator + bias, shift + saturation). One plane per cycle; vectors back to back.
+    """
+
+    def __init__(self, b_w: int = 4, slice_bits: int = 8, acc_width: int = 32, b_out: int = 8):
+        self._b_w = check_int("b_w", b_w, min=2, max=16)
+        self._slice_bits = check_int("slice_bits", slice_bits, min=1, max=16)
+        self._acc_width = check_int("acc_width", acc_width, min=2, max=64)
+        self._b_out = check_int("b_out", b_out, min=1, max=64)
+        super().__init__({
+            "codes": In(self._b_w * self._slice_bits),
+            "valid": In(1),
+            "first": In(1),
+            "last": In(1),
+            "bias": In(signed(self._acc_width)),
+            "shift": In(self.shift_width),
+            "relu": In(1),
+            "out": Out(self._b_out),
+            "out_valid": Out(1),
+        })
+
+    b_w = property(lambda self: self._b_w)
+    slice_bits = property(lambda self: self._slice_bits)
+    acc_width = property(lambda self: self._acc_width)
+    b_out = property(lambda self: self._b_out)
+
+    @property
+    def shift_width(self) -> int:
+        """Bits of ``shift``: ``ceil_log2(acc_width)``."""
+        return ceil_log2(self._acc_width)
+
+    @property
+    def plane_width(self) -> int:
+        """Bits of one plane value ``p`` (signed): ``b_w + slice_bits``."""
+        return self._b_w + self._slice_bits
+
+    latency = 3
+
+    def elaborate(self, platform):
+        m = Module()
+        b_w, s, aw, bo = self._b_w, self._slice_bits, self._acc_width, self._b_out
+
+        # Stage 1: p = sum_j 2**j code_j, the sign slice negative.
+        codes = [self.codes[j * s:(j + 1) * s] for j in range(b_w)]
+        pos = sum((codes[j] << j) for j in range(b_w - 1))
+        p = Signal(signed(self.plane_width), name="s1_p")
+        v1, first1, last1, relu1 = Signal(name="s1_valid"), Signal(name="s1_first"), Signal(name="s1_last"), \
+            Signal(name="s1_relu")
+        bias1 = Signal(signed(aw), name="s1_bias")
+        shift1 = Signal(self.shift_width, name="s1_shift")
+        m.d.sync += [
+            p.eq(pos - (codes[b_w - 1] << (b_w - 1))),
+            v1.eq(self.valid), first1.eq(self.first), last1.eq(self.last),
+            bias1.eq(self.bias), shift1.eq(self.shift), relu1.eq(self.relu),
+        ]
+
+        # Stage 2: accumulate (wrap at acc_width); on last, register the exact bias sum.
+        acc = Signal(signed(aw))
+        acc_next = Signal(signed(aw))
+        m.d.comb += acc_next.eq(Mux(first1, p, (acc << 1) + p))        # truncation = the two's-complement wrap
+        total = Signal(signed(aw + 1), name="s2_total")
+        v2, relu2 = Signal(name="s2_valid"), Signal(name="s2_relu")
+        shift2 = Signal(self.shift_width, name="s2_shift")
+        with m.If(v1):
+            m.d.sync += acc.eq(acc_next)
+        m.d.sync += v2.eq(v1 & last1)
+        with m.If(v1 & last1):
+            m.d.sync += [total.eq(acc_next + bias1), shift2.eq(shift1), relu2.eq(relu1)]
+
+        # Stage 3: arithmetic shift (floor) and saturation.
+        y = Signal(signed(aw + 1))
+        m.d.comb += y.eq(total >> shift2)
+        lo = Mux(relu2, 0, -(1 << (bo - 1)))
+        hi = Mux(relu2, (1 << bo) - 1, (1 << (bo - 1)) - 1)
+        sat = Signal(signed(max(aw + 1, bo + 1)))
+        with m.If(y < lo):
+            m.d.comb += sat.eq(lo)
+        with m.Elif(y > hi):
+            m.d.comb += sat.eq(hi)
+        with m.Else():
+            m.d.comb += sat.eq(y)
+        m.d.sync += self.out_valid.eq(v2)
+        with m.If(v2):
+            m.d.sync += self.out.eq(sat[:bo])
+        return m
