@@ -136,7 +136,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-cocotb-io", action="store_true", help="skip the run through cocotb's handles")
     ap.add_argument("--out", default=str(BUILD / "bench" / "packed.json"),
-                    help="JSON of the measurements, read by the report (default build/bench/packed.json)")
+                    help="JSON of the measurements, read by the report; runs of other blocks or lane counts already in it "
+                         "are kept (default build/bench/packed.json)")
     args = ap.parse_args(argv)
     for lanes in args.lanes:
         if not 1 <= lanes <= 1024:
@@ -191,8 +192,13 @@ def main(argv=None) -> int:
         for line in prof["profile"].splitlines():
             if line.strip() and ("{" in line or ".py" in line) and "ncalls" not in line:
                 print("     " + line.strip()[:150])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(saved, indent=1))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():                 # keep the other blocks / lane counts of earlier runs
+        old = json.loads(out.read_text())
+        saved["blocks"] = {**old.get("blocks", {}), **saved["blocks"]}
+        saved["lanes"] = sorted({*old.get("lanes", []), *saved["lanes"]})
+    out.write_text(json.dumps(saved, indent=1))
     print(f"\nwrote {args.out}")
     return 0
 
