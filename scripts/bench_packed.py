@@ -59,7 +59,7 @@ static std::vector<uint32_t> slurp(const char* path) {
 }
 
 int main(int argc, char** argv) {
-    const int NIN = %(nin)d, NOUT = %(nout)d;
+    const int NIN = %(nin)d, NOUT = %(nout)d, VWORD = %(vword)d, VBIT = %(vbit)d;
     std::vector<uint32_t> din = slurp(argv[1]), dout = slurp(argv[2]);
     const uint64_t cycles = din.size() / NIN;
     VerilatedContext ctx;
@@ -74,10 +74,12 @@ int main(int argc, char** argv) {
         top.clk = 1; top.eval();
         /* after the edge that ends cycle t the outputs are those of cycle t + 1 */
         if (t + 1 < cycles) {
+            /* out_valid every cycle; the result fields only when valid (a block may hold them in between) */
             const uint32_t* want = &dout[(t + 1) * NOUT];
-            for (int k = 0; k < NOUT; k++) {
-                if (top.dout[k] != want[k]) { if (!errors) first_error = t + 1; errors++; break; }
-            }
+            const bool valid = (want[VWORD] >> VBIT) & 1;
+            bool bad = ((top.dout[VWORD] >> VBIT) & 1) != valid;
+            for (int k = 0; valid && !bad && k < NOUT; k++) bad = top.dout[k] != want[k];
+            if (bad) { if (!errors) first_error = t + 1; errors++; }
         }
         top.clk = 0; top.eval();
     }
@@ -114,7 +116,8 @@ def cpp_run(block: str, lanes: int, vectors: int, seed: int) -> dict:
                               total)
     nin, nout = -(-lay.din_width // 32), -(-lay.dout_width // 32)
     folder = BUILD / "bench" / f"{packed_name(block, lanes, config)}_cpp"
-    exe = build_cpp_harness(lambda: packed_dut(params), f"{block}_p{lanes}", CPP % {"nin": nin, "nout": nout},
+    cpp = CPP % {"nin": nin, "nout": nout, "vword": lay.out_valid_bit // 32, "vbit": lay.out_valid_bit % 32}
+    exe = build_cpp_harness(lambda: packed_dut(params), f"{block}_p{lanes}", cpp,
                             folder, cxx_opt="-O1", source_key=packed_key(block, lanes, config))
     as32 = lambda w, n: np.ascontiguousarray(w.astype("<u8")).view("<u4").reshape(len(w), -1)[:, :n]
     (folder / "din.bin").write_bytes(as32(din_w, nin).tobytes())

@@ -85,11 +85,12 @@ class _PackedAgent(Agent):
         return len(self.out) >= len(self.words)
 
 
-@pytest.mark.parametrize("block,lanes,gaps", [("bf16_mac", 3, 0.2), ("reconfigurable_pe", 2, 0.1),
-                                              ("bitcounter", 3, 0.3)])
-def test_packed_wrapper_in_the_amaranth_simulator(block, lanes, gaps, rng):
+@pytest.mark.parametrize("block,lanes,gaps,config", [("bf16_mac", 3, 0.2, {}), ("reconfigurable_pe", 2, 0.1, {}),
+                                                     ("bitcounter", 3, 0.3, {"width": 16, "max_rows": 8}),
+                                                     ("bitcounter", 2, 0.0, {"width": 80, "max_rows": 4})])
+def test_packed_wrapper_in_the_amaranth_simulator(block, lanes, gaps, config, rng):
+    """(The 80-bit bitcounter rows are fields wider than a 64-bit word.)"""
     spec = BLOCKS[block]
-    config = {"width": 16, "max_rows": 8} if block == "bitcounter" else {}
     top = PackedLanes(lambda: spec.build(**config), spec.stream, lanes, spec.packed_shared)
     checker = PackedChecker(spec, top, spec.latency_of(top))
     words = []

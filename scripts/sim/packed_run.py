@@ -55,9 +55,11 @@ class PackedChecker:
 
     def drain_words(self) -> np.ndarray:
         """Idle cycles until every result has come out."""
-        idle = {f.name: np.zeros((self.latency + 1, self.layout.lanes), np.uint64) for f in self.layout.in_fields}
-        idle.update({f.name: np.zeros(self.latency + 1, np.uint64) for f in self.layout.shared_fields})
-        words = self.layout.pack_words(idle, np.zeros(self.latency + 1, bool))
+        n, lanes = self.latency + 1, self.layout.lanes
+        idle = {f.name: np.zeros((n, lanes, f.width), bool) if f.width > 64 else np.zeros((n, lanes), np.uint64)
+                for f in self.layout.in_fields}
+        idle.update({f.name: np.zeros(n, np.uint64) for f in self.layout.shared_fields})
+        words = self.layout.pack_words(idle, np.zeros(n, bool))
         self.cycle_in += len(words)
         return words
 
