@@ -327,12 +327,8 @@ class BCNN:
 
 
 def load_test_set(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out test images ``(N, 1, 8, 8)`` float32 and labels, by the indices stored in the npz."""
-    from sklearn.datasets import load_digits
+    """The held-out test images ``(N, 1, 8, 8)`` float32 and labels, by the indices stored in the npz (default:
+    the committed weights); the same loading as :func:`model.digits_cnn.load_test_set`."""
+    from model.digits_cnn import load_test_set as load_by_indices
 
-    path = Path(path) if path is not None else DEFAULT_WEIGHTS
-    with np.load(path, allow_pickle=False) as z:
-        idx = z["test_indices"]
-    d = load_digits()
-    x = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)[idx]
-    return x, d.target[idx].astype(np.int64)
+    return load_by_indices(Path(path) if path is not None else DEFAULT_WEIGHTS)
