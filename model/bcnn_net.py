@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.digits_cnn import check_images
 from model.bcnn_dpu import alpha, batch_norm, im2col, k_map, max_pool, multiply, sign
 
 __all__ = ["BCNN", "BinaryLayer", "BinaryOperands", "DEFAULT_WEIGHTS", "BN_EPS", "BINARY_LAYERS", "PARAM_NAMES",
@@ -133,15 +134,7 @@ def reference_matmul(xb: np.ndarray, wb: np.ndarray) -> np.ndarray:
 
 
 def _check_input(x) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim == 3 and x.shape[1:] == (8, 8):
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1:] != INPUT_SHAPE:
-        raise ValueError(f"x must have shape (N, 1, 8, 8) or (N, 8, 8) (load_digits().images / 16), "
-                         f"got shape {x.shape}")
-    if x.dtype.kind not in "iuf" or x.dtype == np.bool_:
-        raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
-    x = x.astype(np.float32, copy=False)
+    x = check_images(x)
     if not np.all(np.isfinite(x)):
         raise ValueError(f"x must be finite, got NaN or inf at flat index {int(np.flatnonzero(~np.isfinite(x))[0])}")
     return x

@@ -66,7 +66,9 @@ def _expected_shapes() -> dict[str, tuple[int, ...]]:
     return out
 
 
-def _check_input(x) -> np.ndarray:
+def check_images(x) -> np.ndarray:
+    """Digits images ``(N, 1, 8, 8)`` float32 from ``(N, 1, 8, 8)`` or ``(N, 8, 8)`` real numbers; ValueError
+    naming the shape or dtype otherwise (shared by the networks of :mod:`model.bcnn_net`)."""
     x = np.asarray(x)
     if x.ndim == 3 and x.shape[1:] == (8, 8):
         x = x[:, None]
@@ -195,7 +197,7 @@ class DigitsCNN:
     def forward(self, x) -> np.ndarray:
         """Logits (N, 10), float32. ``x``: (N, 1, 8, 8) or (N, 8, 8), pixel values / 16."""
         p = self.params
-        a = _check_input(x)
+        a = check_images(x)
         with np.errstate(all="ignore"):  # corrupted weights may overflow; NaN handled in predict()
             a = _maxpool2(np.maximum(_conv3x3(a, p["conv1.weight"], p["conv1.bias"]), 0))
             a = _maxpool2(np.maximum(_conv3x3(a, p["conv2.weight"], p["conv2.bias"]), 0))
@@ -251,7 +253,7 @@ def float32_error_bound(model: DigitsCNN, x) -> np.ndarray:
         (N, 10) float64 bound ``E`` on each logit's distance from the exact real-arithmetic value.
     """
     p = {k: v.astype(np.float64) for k, v in model.params.items()}
-    a = _check_input(x).astype(np.float64)
+    a = check_images(x).astype(np.float64)
     e = np.zeros_like(a)
 
     def gamma(n):

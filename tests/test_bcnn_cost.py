@@ -1,7 +1,5 @@
 """The BCNN cost model (model/bcnn_cost.py): AlexNet-BCNN shapes, operation counts, energy arithmetic, storage."""
 
-import math
-
 import pytest
 
 from model.bcnn_cost import (CostParams, BinaryLayer, alexnet_bcnn, binary_layer_ops, cost_from_stats,
@@ -69,4 +67,3 @@ def test_bad_parameters():
         binary_layer_ops(BinaryLayer("x", 1, 1, 1), "xor")
     with pytest.raises(ValueError, match="K = 200000"):
         binary_layer_ops(BinaryLayer("x", 1, 200_000, 1))
-    assert math.isclose(CostParams().subarray_area, 1024 * 256 * 0.081e-12 / 0.7)

@@ -17,10 +17,20 @@ from amaranth.lib.wiring import In, Out
 
 from model.checks import check_int
 
-__all__ = ["Lanes"]
+__all__ = ["Lanes", "ForwardToLane"]
 
 
-class Lanes(wiring.Component):
+class ForwardToLane:
+    """Attributes of the wrapped block (latency, ftz, ...) read through a lane wrapper (``_copies[0]``); set
+    ``self._forward = True`` at the end of ``__init__``."""
+
+    def __getattr__(self, name):
+        if name.startswith("_") or not self.__dict__.get("_forward"):
+            raise AttributeError(name)
+        return getattr(self._copies[0], name)
+
+
+class Lanes(ForwardToLane, wiring.Component):
     """``lanes`` instances of ``factory()``; ``shared`` names the one-bit handshake ports (see module docstring)."""
 
     def __init__(self, factory: Callable[[], wiring.Component], lanes: int, shared: Iterable[str]):
@@ -40,12 +50,6 @@ class Lanes(wiring.Component):
         self._forward = True
 
     lanes = property(lambda self: self._lanes)
-
-    def __getattr__(self, name):
-        # Attributes of the block (latency, ftz, ...) read through the wrapper.
-        if name.startswith("_") or not self.__dict__.get("_forward"):
-            raise AttributeError(name)
-        return getattr(self._copies[0], name)
 
     def elaborate(self, platform):
         m = Module()

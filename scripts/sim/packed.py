@@ -28,6 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from model.checks import check_int
 from scripts.sim.contract import StreamPorts
+from scripts.sim.lanes import ForwardToLane
 
 __all__ = ["PackedLanes", "PackedLayout", "Field"]
 
@@ -175,7 +176,7 @@ class PackedLayout:
         return (raw[:, -1] & 1).astype(bool), out
 
 
-class PackedLanes(wiring.Component):
+class PackedLanes(ForwardToLane, wiring.Component):
     """``lanes`` copies of ``factory()`` behind ``din`` / ``dout`` (see the module docstring).
 
     Parameters
@@ -202,12 +203,6 @@ class PackedLanes(wiring.Component):
         self._forward = True
 
     lanes = property(lambda self: self.layout.lanes)
-
-    def __getattr__(self, name):
-        # Attributes of the block (latency, ftz, ...) read through the wrapper.
-        if name.startswith("_") or not self.__dict__.get("_forward"):
-            raise AttributeError(name)
-        return getattr(self._copies[0], name)
 
     def elaborate(self, platform):
         m = Module()
