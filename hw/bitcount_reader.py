@@ -14,7 +14,7 @@ Design decisions (the paper gives no micro-architecture):
   ``mem_ready`` is high; the memory may return them any number of cycles later, in order (``mem_rvalid``).
 * Addresses wrap modulo ``depth``. A command with ``cmd_rows = 0`` is accepted and ignored (no read, no count).
 
-Golden: :func:`model.bitcounter.ref_bitcount_reader`.
+Golden: :func:`model.bcnn.bitcounter.ref_bitcount_reader`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Design decisions (the paper gives no micro-architecture):
   the row's popcount to the running group total.
 * ``count`` is ``ceil_log2(width * max_rows + 1)`` bits wide, so a group of up to ``max_rows`` all-ones rows is
   counted exactly. A longer group is outside the contract: the total wraps modulo ``2**count_width``
-  (the golden model :func:`model.bitcounter.ref_bitcounter` wraps the same way).
+  (the golden model :func:`model.bcnn.bitcounter.ref_bitcounter` wraps the same way).
 * ``first`` on a valid row starts a new group even if the previous one had no ``last`` (its partial total is
   dropped). ``first``/``last`` are ignored on cycles with ``valid`` low.
 """

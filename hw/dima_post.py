@@ -2,12 +2,12 @@
 
 Source: ``mram-dima-patil-iscas2019.txt`` (eq. (1) ``a = W x``, ``B_w``-bit weights stored one bit per 1T-1MTJ
 cell, Fig. 1) and the DIMA pipeline's last stage, digital processing of the ADC output (Kang et al., JSSC 2018;
-Kang, Gonugondla, Shanbhag, Proc. IEEE 2020). The analog array (``model/dima.py``) gives one unsigned ADC code per
+Kang, Gonugondla, Shanbhag, Proc. IEEE 2020). The analog array (``model/dima/array.py``) gives one unsigned ADC code per
 (output, weight-bit slice, input-bit plane); this block recombines the slices with their two's-complement weights,
 accumulates the input-bit planes MSB first (shift-and-add), and applies bias, scaling shift, ReLU and saturation:
 the requantisation of a DNN layer's output to the next layer's input.
 
-Function (bit-exact with :func:`model.dima.ref_dima_post`)::
+Function (bit-exact with :func:`model.dima.array.ref_dima_post`)::
 
     p   = sum_{j < b_w-1} 2**j code_j - 2**(b_w-1) code_{b_w-1}          per plane
     acc = p (first) | 2*acc + p (otherwise), wrapped to acc_width bits two's complement

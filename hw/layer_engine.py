@@ -4,7 +4,7 @@ Source: ``stt-ai-mishty-sadi.txt``, Fig. 2 and Sections III-IV.D. :class:`hw.pe_
 with their tags, into :class:`hw.scratchpad.Scratchpad`; when the scratchpad cannot take a result (a
 read-after-write hazard or a busy global-buffer port) the whole array holds (one clock enable), and so must the
 feeder: the array's inputs of a cycle are taken only when ``ready`` is high. The global buffer (STT-MRAM,
-:class:`model.glb.GlobalBuffer`) sits behind ``glb_*`` and is served by the simulation's memory responder.
+:class:`model.stt_ai.glb.GlobalBuffer`) sits behind ``glb_*`` and is served by the simulation's memory responder.
 
 Ports
 -----

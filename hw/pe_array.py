@@ -15,7 +15,7 @@ Dataflow (both modes; the mode is per row and per cycle, as in :class:`hw.pe.Rec
   kernel rows (and input channels) stacked down a column, as the row-stationary mapping accumulates them.
 * **Skewed inputs**: a PE's result leaves one PE latency (11 cycles) after its operands, so row ``r`` takes the
   operands of a vector ``11 * r`` cycles after row 0 (the classic systolic skew, done by the feeder,
-  :func:`model.pe_array.program_conv` / ``program_fc``). In return every row accepts a new operand set every
+  :func:`model.stt_ai.pe_array.program_conv` / ``program_fc``). In return every row accepts a new operand set every
   cycle: fully pipelined, initiation interval 1.
 * **Tags** (the scratchpad address of a result) enter with the bottom row's operands and leave with its results.
 

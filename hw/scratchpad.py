@@ -69,7 +69,7 @@ class Scratchpad(wiring.Component):
     lanes : int
         binary32 values per word (the PE array's ``3 * cols`` result lanes), >= 1.
     bank_words : int
-        Words per bank (the paper: 2 x 26 KB; :func:`model.pe_array.bank_words_for` converts bytes), >= 1.
+        Words per bank (the paper: 2 x 26 KB; :func:`model.stt_ai.pe_array.bank_words_for` converts bytes), >= 1.
     glb_addr_width : int
         Address bits of the global buffer port, enough for ``2 * bank_words`` scratchpad words too.
     ftz : bool

@@ -1,6 +1,6 @@
 """The small digits CNN of the bit-error experiment, run in numpy (no torch).
 
-The weights were trained by ``scripts/train_digits_cnn.py`` (PyTorch, scikit-learn's ``load_digits``,
+The weights were trained by ``scripts/train/digits_cnn.py`` (PyTorch, scikit-learn's ``load_digits``,
 fixed seed) and are committed as ``model/data/digits_cnn.npz`` with a JSON of metadata next to it.
 Network (float32 arithmetic throughout)::
 
@@ -68,7 +68,7 @@ def _expected_shapes() -> dict[str, tuple[int, ...]]:
 
 def check_images(x) -> np.ndarray:
     """Digits images ``(N, 1, 8, 8)`` float32 from ``(N, 1, 8, 8)`` or ``(N, 8, 8)`` real numbers; ValueError
-    naming the shape or dtype otherwise (shared by the networks of :mod:`model.bcnn_net`)."""
+    naming the shape or dtype otherwise (shared by the networks of :mod:`model.bcnn.net`)."""
     x = np.asarray(x)
     if x.ndim == 3 and x.shape[1:] == (8, 8):
         x = x[:, None]
@@ -129,10 +129,10 @@ class DigitsCNN:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | Path | None = None) -> "DigitsCNN":
-        """Load the committed weights (or ``path``, an npz written by ``scripts/train_digits_cnn.py``)."""
+        """Load the committed weights (or ``path``, an npz written by ``scripts/train/digits_cnn.py``)."""
         path = Path(path) if path is not None else DEFAULT_WEIGHTS
         if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train_digits_cnn.py)")
+            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/digits_cnn.py)")
         with np.load(path, allow_pickle=False) as z:
             params = {k: z[k] for k in PARAM_NAMES if k in z.files}
             meta = json.loads(str(z["metadata"])) if "metadata" in z.files else {}

@@ -101,7 +101,7 @@ class BitFlipInjector:
     Parameters
     ----------
     ber : float
-        Bit error rate in [0, 1] (e.g. from :mod:`model.stt_mram` for a Δ and a retention time).
+        Bit error rate in [0, 1] (e.g. from :mod:`model.stt_ai.stt_mram` for a Δ and a retention time).
     width : int
         Bits per word.
     seed : int

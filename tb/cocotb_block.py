@@ -1,6 +1,6 @@
 """The generic cocotb testbench: any registry block, any configuration, through the shared simulation contract.
 
-``$DUT_PARAMS`` (from :func:`scripts.cosim.cosim`): ``block`` (registry key), ``config`` (factory keywords), ``n``
+``$DUT_PARAMS`` (from :func:`scripts.rtl.cosim.cosim`): ``block`` (registry key), ``config`` (factory keywords), ``n``
 (stimulus size), ``gaps`` (idle-cycle probability), ``lanes``, ``read_latency``, ``ready`` (memory-port ready
 probability), ``ber`` (bit errors injected into memory reads). The same :class:`~scripts.sim.block.BlockRun` as in
 the Amaranth-simulator tests: driver, memory responders serving the behavioural models, monitor, in-order
@@ -12,7 +12,7 @@ import time
 import cocotb
 
 from scripts.blocks import BLOCKS
-from scripts.cosim import dut_for
+from scripts.rtl.cosim import dut_for
 from scripts.sim.block import BlockRun
 from scripts.sim.cocotb_backend import dut_params, np_rng, run_cocotb, start, write_bench_result
 

@@ -1,8 +1,8 @@
-"""cocotb side of :func:`scripts.layer.run_layer`: one layer through :class:`hw.layer_engine.LayerEngine`.
+"""cocotb side of :func:`scripts.rtl.layer.run_layer`: one layer through :class:`hw.layer_engine.LayerEngine`.
 
 ``$DUT_PARAMS`` carries the layer file (``in``, bfloat16 ifmap and weights), the array and run options, and the
 output file (``out``): the result read back from the global-buffer model, and the measurements as JSON. The agents
-are the same :class:`scripts.layer.LayerRun` objects the Amaranth-simulator tests use.
+are the same :class:`scripts.rtl.layer.LayerRun` objects the Amaranth-simulator tests use.
 """
 
 import json
@@ -11,7 +11,7 @@ import time
 import cocotb
 import numpy as np
 
-from scripts.layer import layer_run_from_params
+from scripts.rtl.layer import layer_run_from_params
 from scripts.sim.cocotb_backend import dut_params, run_cocotb, start
 
 

@@ -2,7 +2,7 @@
 
 A clock cycle costs one write of ``din`` and one read of ``dout``; stimulus, packing, unpacking and the golden are
 numpy over whole batches of cycles (:mod:`scripts.sim.packed_run`). ``$DUT_PARAMS`` (from
-:func:`scripts.cosim.packed_cosim`): ``block``, ``config``, ``lanes``, ``job`` (random vectors, or shards of an
+:func:`scripts.rtl.cosim.packed_cosim`): ``block``, ``config``, ``lanes``, ``job`` (random vectors, or shards of an
 exhaustive run), ``io`` (``"vpi"``: the words move through the simulator's VPI as 32-bit vector values,
 :mod:`scripts.sim.vpi_fast`; ``"cocotb"``: through cocotb's handles as Python ints), ``profile`` (a cProfile of the
 run's Python into the result) and ``result_file``.
@@ -16,7 +16,7 @@ import numpy as np
 from cocotb.triggers import RisingEdge
 
 from scripts.blocks import BLOCKS
-from scripts.cosim import packed_dut
+from scripts.rtl.cosim import packed_dut
 from scripts.sim.cocotb_backend import dut_params, np_rng, start
 from scripts.sim.packed_run import PackedChecker, batches_for
 

@@ -1,7 +1,7 @@
 """cocotb testbench for a given stimulus: a registry block run on data from a command (``--rtl``), not on its
 random stimulus.
 
-``$DUT_PARAMS`` (from :func:`scripts.cosim.run_stimulus`): ``block``, ``config`` (factory keywords),
+``$DUT_PARAMS`` (from :func:`scripts.rtl.cosim.run_stimulus`): ``block``, ``config`` (factory keywords),
 ``stimulus_file`` (a pickle of ``inputs``, ``memories``, ``gaps``), ``result_file`` (where the recorded outputs
 go), ``read_latency``. The same :class:`~scripts.sim.block.BlockRun` as every other testbench: driver, the
 memory responders serving the behavioural models in the pickle, monitor, scoreboard against the block's golden.
@@ -12,7 +12,7 @@ import pickle
 import cocotb
 
 from scripts.blocks import BLOCKS
-from scripts.cosim import dut_for
+from scripts.rtl.cosim import dut_for
 from scripts.sim.block import BlockRun, Stimulus
 from scripts.sim.cocotb_backend import dut_params, np_rng, run_cocotb, start
 

@@ -33,8 +33,8 @@ def test_matmul_rtl_exact(tmp_path, capsys, rng, form):
 
 
 def test_matmul_rtl_with_variation(tmp_path, capsys, rng):
-    from model.bcnn_cim import cim_matmul
-    from model.sot_subarray import SOTDevice
+    from model.bcnn.cim import cim_matmul
+    from model.bcnn.subarray import SOTDevice
 
     x = rng.choice(np.array([-1, 1], np.int8), (10, 256))
     w = rng.choice(np.array([-1, 1], np.int8), (256, 6))
@@ -48,9 +48,9 @@ def test_matmul_rtl_with_variation(tmp_path, capsys, rng):
 def test_binary_cnn_layer_through_the_rtl(layer, images):
     """One binary layer of the digits network with every bit count from the RTL under Verilator (the other layers
     in numpy): the logits are bit-identical to the numpy reference's."""
-    from model.bcnn_accuracy import cim_matmuls
-    from model.bcnn_net import BCNN, load_test_set
-    from scripts.bcnn import RtlCounter
+    from model.bcnn.accuracy import cim_matmuls
+    from model.bcnn.net import BCNN, load_test_set
+    from scripts.rtl.bcnn import RtlCounter
 
     net = BCNN.load()
     x, _ = load_test_set()

@@ -10,7 +10,12 @@ import sys
 
 import pytest
 
-from scripts import bench_bcnn, bench_bitcounter, bench_dse, bench_fp, bench_packed, bench_pe_array
+from scripts.bench import bcnn as bench_bcnn
+from scripts.bench import bitcounter as bench_bitcounter
+from scripts.bench import dse as bench_dse
+from scripts.bench import fp as bench_fp
+from scripts.bench import packed as bench_packed
+from scripts.bench import pe_array as bench_pe_array
 
 
 def test_bench_bitcounter_smoke():

@@ -9,7 +9,7 @@ from a behavioural array model. Replay a failure with the printed ``--seed``.
 import pytest
 
 from scripts.blocks import BLOCKS
-from scripts.cosim import cosim, cosim_cases, packed_cosim
+from scripts.rtl.cosim import cosim, cosim_cases, packed_cosim
 
 
 def _marks(block, cfg):

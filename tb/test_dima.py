@@ -1,8 +1,8 @@
 """MRAM-DIMA under Verilator: ADC codes from the behavioural analog array (σ > 0) through the post-processing RTL.
 
 * A whole layer of the digits MLP (``fc1``, 64 -> 300, ReLU and requantisation to 4 bits) on a few test images:
-  the codes come from :func:`model.dima.dima_codes` with conductance variation, the RTL output must equal
-  :func:`model.dima.ref_dima_post` bit for bit and the network's own post-processing (so the rest of the network,
+  the codes come from :func:`model.dima.array.dima_codes` with conductance variation, the RTL output must equal
+  :func:`model.dima.array.ref_dima_post` bit for bit and the network's own post-processing (so the rest of the network,
   run through the models, sees exactly what the RTL produced).
 * ``mram-accel dima matvec --rtl`` (the command's Verilator path) against ``W @ x`` at σ = 0 with a lossless ADC.
 """
@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 
-from model.dima import DIMAParams, lossless_adc_bits, post_stream, recombine, ref_dima_post
-from model.dima_net import QuantNet, analog_mvm, requantize
+from model.dima.array import DIMAParams, lossless_adc_bits, post_stream, recombine, ref_dima_post
+from model.dima.net import QuantNet, analog_mvm, requantize
 from scripts.cli import main
-from scripts.cosim import run_stimulus
+from scripts.rtl.cosim import run_stimulus
 from scripts.sim.block import Stimulus
 
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from scripts.cli import main
-from scripts.exhaustive import Record
+from scripts.rtl.exhaustive import Record
 
 
 def median_shard_seconds(path, ftz):

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from model import pe_array as pa
+from model.stt_ai import pe_array as pa
 from scripts.cli import main
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from scripts.blocks import BLOCKS
-from scripts.flow import lint
+from scripts.rtl.flow import lint
 
 
 @pytest.mark.parametrize("block", sorted(BLOCKS))

@@ -1,4 +1,4 @@
-"""model.aimc (differential-pair weights, spreads, Fig. 11 inverse, geometry) and model.aimc_net (ternary CNN,
+"""model.aimc.devices (differential-pair weights, spreads, Fig. 11 inverse, geometry) and model.aimc.net (ternary CNN,
 gradients, crossbar inference) against independent math: Monte Carlo, bisection, hand arithmetic, finite
 differences, a loop convolution and the ideal product.
 
@@ -14,13 +14,13 @@ import math
 import numpy as np
 import pytest
 
-from model import aimc
-from model.aimc import (GaussianStates, RadiusModel, crossbar_conductances, diameter_for_resistance,
+from model.aimc import devices as aimc
+from model.aimc.devices import (GaussianStates, RadiusModel, crossbar_conductances, diameter_for_resistance,
                         effective_weight, max_conductance_spread, max_cv_p, monte_carlo_sigmas, pair_conductances,
                         radius_model_cv, resistance_from_ra, sample_weights, sigma_radius_for_cv, weight_sigmas)
-from model.aimc_net import (DEFAULT_WEIGHTS, LAYERS, CrossbarNetwork, _col2im, _im2col,
+from model.aimc.net import (DEFAULT_WEIGHTS, LAYERS, CrossbarNetwork, _col2im, _im2col,
                             load_models, load_test_set, loss_and_grads, noise_errors, ternarize, train)
-from model.irdrop import solve_dense
+from model.aimc.irdrop import solve_dense
 
 K = 5.0
 
@@ -190,7 +190,7 @@ def test_ternarize_by_hand():
 
 
 def test_training_learns_and_stays_ternary(seed):
-    from model.aimc_net import load_split
+    from model.aimc.net import load_split
     xtr, ytr, xte, yte, _ = load_split(0)
     m = train(xtr[:300], ytr[:300], 0.1, seed % 1000, epochs=8, batch=32, lr=1e-2)   # 8 seeds: error 0.13-0.33
     assert all(set(np.unique(t)) <= {-1, 0, 1} for t in m.ternary)
@@ -244,7 +244,7 @@ def test_crossbar_network_ir_drop(committed):
 
 
 def test_pack_ternary_round_trip(rng):
-    from model.aimc_net import pack_ternary, unpack_ternary
+    from model.aimc.net import pack_ternary, unpack_ternary
     for shape in ((1, 1), (9, 6), (7, 5)):
         t = rng.integers(-1, 2, shape)
         packed = pack_ternary(t)
@@ -256,7 +256,7 @@ def test_pack_ternary_round_trip(rng):
 
 
 def test_knee_r_on_by_hand():
-    from model.aimc_net import knee_r_on
+    from model.aimc.net import knee_r_on
     r = [1e4, 1e6, 1e5]                                   # any order
     e = [0.05, 0.02, 0.02]
     # threshold 0.03 first crossed between 1e5 (0.02) and 1e4 (0.05): a third of the way in log R_ON
@@ -269,7 +269,7 @@ def test_knee_r_on_by_hand():
 
 def test_equal_loss_r_on_scales_with_array_size_squared():
     """IR drop is set by r_wire G N^2 (continuum limit of both lines): equal loss needs R_ON ~ N^2."""
-    from model.aimc_net import array_loss, equal_loss_r_on
+    from model.aimc.net import array_loss, equal_loss_r_on
     r16 = equal_loss_r_on(16, 16, 0.05, 2.0, 0)
     r32 = equal_loss_r_on(32, 32, 0.05, 2.0, 0)
     assert array_loss(32, 32, r32, 2.0, 0)[0] == pytest.approx(0.05, rel=2e-3)
@@ -277,7 +277,7 @@ def test_equal_loss_r_on_scales_with_array_size_squared():
 
 
 def test_layer_losses_grow_with_the_array(committed):
-    from model.aimc_net import layer_losses
+    from model.aimc.net import layer_losses
     models, *_ = committed
     losses = layer_losses(models[(0.0, 0)], 6e6, 2.0)
     assert len(losses) == 5 and all(0 < m <= w < 1 for m, w in losses)
@@ -287,7 +287,7 @@ def test_layer_losses_grow_with_the_array(committed):
 
 
 def test_variation_grid_statistics(committed):
-    from model.aimc_net import VariationGrid, variation_grid
+    from model.aimc.net import VariationGrid, variation_grid
     from model.stats import t_interval
     rng = np.random.default_rng(1)
     err = rng.uniform(0, 0.2, (2, 3, 2, 4))

@@ -1,12 +1,12 @@
-"""The binary CNN through the SOT-MRAM sub-array model (model/bcnn_accuracy.py): bit-identical to the numpy
+"""The binary CNN through the SOT-MRAM sub-array model (model/bcnn/accuracy.py): bit-identical to the numpy
 reference with ideal devices, reproducible and degrading with variation."""
 
 import numpy as np
 import pytest
 
-from model.bcnn_accuracy import accuracy_sweep, and_only_matmul, cim_matmuls
-from model.bcnn_net import BCNN, load_test_set
-from model.sot_subarray import SOTDevice
+from model.bcnn.accuracy import accuracy_sweep, and_only_matmul, cim_matmuls
+from model.bcnn.net import BCNN, load_test_set
+from model.bcnn.subarray import SOTDevice
 
 
 @pytest.fixture(scope="module")

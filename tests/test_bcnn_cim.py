@@ -1,12 +1,12 @@
-"""Exact +/-1 products in the sub-array model (model/bcnn_cim.py): both exact forms equal numpy's X @ W with ideal
+"""Exact +/-1 products in the sub-array model (model/bcnn/cim.py): both exact forms equal numpy's X @ W with ideal
 devices on every tiling, the counts match the mapping, the AND-only approximation's error is as derived."""
 
 import numpy as np
 import pytest
 
-from model.bcnn_cim import and_only_error, cim_matmul, plan_tiles
-from model.bcnn_cost import BinaryLayer, binary_layer_ops, CostParams
-from model.sot_subarray import SOTDevice
+from model.bcnn.cim import and_only_error, cim_matmul, plan_tiles
+from model.bcnn.cost import BinaryLayer, binary_layer_ops, CostParams
+from model.bcnn.subarray import SOTDevice
 
 
 def pm1(rng, shape):
@@ -94,7 +94,7 @@ def test_bad_operands():
 def test_sub_array_served_to_the_rtl_reader_in_the_amaranth_simulator(form, rng):
     """The sub-array model behind the memory responder, sensed rows counted by BitCountReader (Amaranth
     simulator), with device variation: the RTL's counts give the same products as the numpy count."""
-    from scripts.bcnn import AmaranthCounter
+    from scripts.rtl.bcnn import AmaranthCounter
 
     x, w = pm1(rng, (6, 40)), pm1(rng, (40, 3))
     dev = SOTDevice().with_variation(0.12, 0.015)

@@ -1,8 +1,8 @@
-"""The BCNN cost model (model/bcnn_cost.py): AlexNet-BCNN shapes, operation counts, energy arithmetic, storage."""
+"""The BCNN cost model (model/bcnn/cost.py): AlexNet-BCNN shapes, operation counts, energy arithmetic, storage."""
 
 import pytest
 
-from model.bcnn_cost import (CostParams, BinaryLayer, alexnet_bcnn, binary_layer_ops, cost_from_stats,
+from model.bcnn.cost import (CostParams, BinaryLayer, alexnet_bcnn, binary_layer_ops, cost_from_stats,
                              network_cost, storage_bytes)
 
 

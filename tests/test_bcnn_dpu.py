@@ -1,4 +1,4 @@
-"""Tests of model.bcnn_dpu (Table I DPU operations) against independent math: loops in float64, the +/-1 algebra.
+"""Tests of model.bcnn.dpu (Table I DPU operations) against independent math: loops in float64, the +/-1 algebra.
 
 Floating-point comparisons: our functions compute in float32; the references loop in float64. A float32 sum
 of ``n`` terms is within ``n * 2**-24 * sum|terms|`` of the exact value (Higham, eq. (3.5)), so the tolerances
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.bcnn_dpu import (alpha, and_counts_to_dot, batch_norm, conv_output_size, im2col, k_map, max_pool,
+from model.bcnn.dpu import (alpha, and_counts_to_dot, batch_norm, conv_output_size, im2col, k_map, max_pool,
                             multiply, sign)
 
 U32 = 2.0 ** -24

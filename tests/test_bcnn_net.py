@@ -1,7 +1,7 @@
-"""Tests of model.bcnn_net: the committed binary CNN, its binary-matmul hook, and the numpy training script.
+"""Tests of model.bcnn.net: the committed binary CNN, its binary-matmul hook, and the numpy training script.
 
 The independent references here are: a float64 re-implementation of the network with sliding-window
-einsums (no model.bcnn_dpu code), and a binary matmul through the XOR identity
+einsums (no model.bcnn.dpu code), and a binary matmul through the XOR identity
 ``x . w = K - 2 popcount(x xor w)`` on packed bits.
 """
 
@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from model.bcnn_net import (BCNN, BINARY_LAYERS, BN_EPS, DEFAULT_WEIGHTS, PARAM_NAMES, BinaryOperands,
+from model.bcnn.net import (BCNN, BINARY_LAYERS, BN_EPS, DEFAULT_WEIGHTS, PARAM_NAMES, BinaryOperands,
                             load_test_set, reference_matmul)
 
 POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int32)
@@ -124,7 +124,7 @@ def _windows(a, k):
 
 
 def _reference_forward(p, x):
-    """The network in float64 from the module docstring, without model.bcnn_dpu; also the min |sign input|."""
+    """The network in float64 from the module docstring, without model.bcnn.dpu; also the min |sign input|."""
     p = {k: v.astype(np.float64) for k, v in p.items()}
 
     def bn(name, a):
@@ -173,7 +173,7 @@ def test_forward_matches_an_independent_float64_network(model, test_set):
 
 # ------------------------------------------------------------------------------------------------ training
 def test_training_script_writes_a_loadable_net_whose_accuracy_is_its_json(tmp_path):
-    from scripts.train_bcnn import save, train
+    from scripts.train.bcnn import save, train
 
     arrays, meta = train(seed=3, epochs=1, progress=False)
     arrays2, _ = train(seed=3, epochs=1, progress=False)
@@ -192,7 +192,7 @@ def test_training_script_writes_a_loadable_net_whose_accuracy_is_its_json(tmp_pa
 
 def test_training_batch_norm_backward_matches_finite_differences(rng):
     """The batch-statistics batch norm of the training script: analytic gradient vs central differences."""
-    from scripts.train_bcnn import _BatchNorm
+    from scripts.train.bcnn import _BatchNorm
 
     x = rng.standard_normal((6, 3, 2, 2))
     bn = _BatchNorm(3)

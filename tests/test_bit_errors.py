@@ -1,4 +1,4 @@
-"""Tests of model.bit_errors: flip rates (binomial bounds), independence, modes, reproducibility, validation.
+"""Tests of model.bit_errors.flips: flip rates (binomial bounds), independence, modes, reproducibility, validation.
 
 Statistical bounds: the number of flips in ``N`` bits at probability ``p`` is Binomial(N, p), mean ``Np``,
 standard deviation ``sqrt(Np(1-p))``. We accept ``|k - Np| <= 5 sd``; with ``Np >= ~300`` the normal
@@ -15,7 +15,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from model.bit_errors import (MODES, count_flipped_bits, flip_bits, flipped_bits_per_position, split_groups)
+from model.bit_errors.flips import (MODES, count_flipped_bits, flip_bits, flipped_bits_per_position, split_groups)
 
 SEED = 20261122
 K_SIGMA = 5.0
@@ -186,8 +186,8 @@ def test_unknown_mode_and_inconsistent_arguments():
 # (its analysis functions are tested in tests/test_stats.py and tests/test_weight_errors.py)
 
 def test_report_experiment_quick(tmp_path):
-    from scripts.experiments.bit_errors import bit_errors
-    from scripts.reportlib import Context
+    from scripts.report.experiments.bit_errors import bit_errors
+    from scripts.report.lib import Context
 
     section = bit_errors(Context(report_dir=tmp_path, quick=True, seed=2026, show_progress=False))
     text = section.markdown("bit errors", tmp_path)

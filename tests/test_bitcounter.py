@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hw.bitcounter import BitCounter
-from model.bitcounter import RowStream, binary_dot, count_width, random_stream, ref_bitcounter
+from model.bcnn.bitcounter import RowStream, binary_dot, count_width, random_stream, ref_bitcounter
 from scripts.blocks import rtl_bitcounter
 
 

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""Every registry block (``scripts/blocks.py``) in the Amaranth simulator, through the shared contract.
+"""Every registry block (``scripts/blocks/__init__.py``) in the Amaranth simulator, through the shared contract.
 
 Registry-driven, so a new block is covered by adding its entry: its ports exist, its default (paper) configuration
 elaborates, its own seeded stimulus runs bit-exactly against its golden with idle cycles (and, for blocks with a
@@ -12,7 +12,7 @@ import pytest
 from amaranth.hdl import Fragment, Shape
 
 from scripts.blocks import BLOCKS, select
-from scripts.cosim import cosim_cases, dut_for
+from scripts.rtl.cosim import cosim_cases, dut_for
 from scripts.sim import rtl_block
 
 #: Small configurations for the Amaranth simulator (the paper's sizes run under Verilator in tb/).
@@ -87,7 +87,8 @@ def test_a_new_block_is_one_registry_entry_away(tmp_path, monkeypatch):
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
-    from scripts import blocks, flow
+    from scripts import blocks
+    from scripts.rtl import flow
     from scripts.sim import BlockSpec, Expected, Stimulus, StreamPorts
 
     class Negate(wiring.Component):

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from model.dima import DIMAParams, dima_matvec
+from model.dima.array import DIMAParams, dima_matvec
 from scripts.cli import main
 
 

@@ -69,7 +69,7 @@ def test_values_not_bfloat16_are_refused_or_rounded(files, capsys):
 
 
 def test_fc_through_the_cli_amaranth(files, capsys):
-    from model.pe_array import ref_fc_dataflow
+    from model.stt_ai.pe_array import ref_fc_dataflow
     out = files["tmp"] / "y.npy"
     assert main(["layer", "fc", "--ifmap", files["xf"], "--weights", files["wf"], "--array", "2x3",
                  "--out", str(out), "--json", "--backend", "amaranth"]) == 0

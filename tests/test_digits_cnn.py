@@ -159,7 +159,7 @@ def test_training_is_deterministic_and_matches_committed_weights(tmp_path):
     meta = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
     if torch.__version__ != meta["torch_version"]:
         pytest.skip(f"weights made with torch {meta['torch_version']}, installed {torch.__version__}")
-    from scripts.train_digits_cnn import save, train
+    from scripts.train.digits_cnn import save, train
 
     arrays, new_meta = train(meta["seed"], meta["epochs"])
     save(arrays, new_meta, tmp_path / "d.npz")

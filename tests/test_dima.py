@@ -1,16 +1,16 @@
-"""The MRAM-DIMA behavioural model (model/dima.py), its networks (model/dima_net.py), the energy/delay model
-(model/dima_energy.py) and the benchmark: each against independent math (direct bit counts, loops, formulas)."""
+"""The MRAM-DIMA behavioural model (model/dima/array.py), its networks (model/dima/net.py), the energy/delay model
+(model/dima/energy.py) and the benchmark: each against independent math (direct bit counts, loops, formulas)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from model.dima import (DIMAParams, adc_lsb, check_inputs, check_weights, dima_codes, dima_matvec, dima_post,
+from model.dima.array import (DIMAParams, adc_lsb, check_inputs, check_weights, dima_codes, dima_matvec, dima_post,
                         lossless_adc_bits, post_stream, recombine, ref_dima_post, to_signed)
-from model.dima_energy import (EnergyParams, PARAM_INFO, digital_cost, dima_cost, ratios, sensitivity,
+from model.dima.energy import (EnergyParams, PARAM_INFO, digital_cost, dima_cost, ratios, sensitivity,
                                solve_for_ratio)
-from model.dima_net import (QuantNet, accuracy_sweep, analog_mvm, exact_mvm, im2col3x3, quantize_images,
+from model.dima.net import (QuantNet, accuracy_sweep, analog_mvm, exact_mvm, im2col3x3, quantize_images,
                             requantize, sigma_at_drop)
 
 
@@ -264,6 +264,6 @@ def test_sensitivity_and_solver():
 
 
 def test_bench_smoke(capsys):
-    from scripts import bench_dima
+    from scripts.bench import dima as bench_dima
     assert bench_dima.main(["--m", "20", "--n", "16", "--batch", "50", "--single", "5", "--repeat", "1"]) == 0
     assert "ratio numpy / analog (batched)" in capsys.readouterr().out

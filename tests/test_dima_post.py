@@ -10,7 +10,7 @@ import pytest
 from amaranth.hdl import Fragment, Shape
 
 from hw.dima_post import DIMAPostProcessor
-from model.dima import pack_codes, ref_dima_post
+from model.dima.array import pack_codes, ref_dima_post
 from scripts.blocks import BLOCKS
 from scripts.sim import rtl_block
 from scripts.sim.block import BlockSpec, Expected, Stimulus

@@ -1,4 +1,4 @@
-"""Global-buffer DSE (model/dse.py): hand-computed cases of every formula, errors, the CLI (scripts/cli_dse.py).
+"""Global-buffer DSE (model/stt_ai/dse.py): hand-computed cases of every formula, errors, the CLI (scripts/cli/commands/dse.py).
 
 The tiny network used throughout (batch 2, array 2 x 6 MACs -> H_A = 2, W_A = 6 / P_s = 2 PEs, W_SA = 6 MACs,
 T_clk = 1 ns, 17 cycles per conv step, 11 per FC step):
@@ -23,7 +23,7 @@ import random
 import numpy as np
 import pytest
 
-from model import dse
+from model.stt_ai import dse
 from model.zoo import MODEL_NAMES, get_model, model_from_dict, model_to_dict
 from scripts.cli import main as cli_main
 
@@ -250,8 +250,8 @@ def test_cli_bad_dtype_is_argparse_error(capsys):
 
 
 def test_report_section_quick(tmp_path):
-    from scripts.experiments.dse import glb_dse
-    from scripts.reportlib import Context
+    from scripts.report.experiments.dse import glb_dse
+    from scripts.report.lib import Context
     sec = glb_dse(Context(report_dir=tmp_path, quick=True, show_progress=False))
     assert len(sec.comparisons) >= 10
     for f in sec.figures:
@@ -260,7 +260,7 @@ def test_report_section_quick(tmp_path):
 
 
 def test_docstring_numbers():
-    """The numbers printed in model/dse.py's docstrings and constant comments, recomputed at their precision."""
+    """The numbers printed in model/stt_ai/dse.py's docstrings and constant comments, recomputed at their precision."""
     doc = " ".join(dse.__doc__.split())
     a = dse.parse_array("42x42")
     assert a.w_a == 14 and a.h_a * a.w_a == 588                     # decision 2: 14 PEs per row, 588 PEs

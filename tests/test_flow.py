@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import flow
+from scripts.rtl import flow
 from scripts.blocks import BLOCKS
 from scripts.cli import main
 from scripts.toolchain import verilator, yosys

@@ -1,4 +1,4 @@
-"""Tests of model.glb_explore: the glb-dse numbers by hand on two small networks, and consistency on the zoo.
+"""Tests of model.stt_ai.glb_explore: the glb-dse numbers by hand on two small networks, and consistency on the zoo.
 
 TINY is the network of tests/test_dse.py (A conv 6x6x3 -> 4x4x4 3x3; B conv 4x4x4 -> 4x4x2 3x3 pad 1, BN(2);
 C fc 32 -> 10; D fc 10 -> 5). At the paper's 42x42 MACs (H_A = 42, W_A = 14 PEs, W_SA = 42), batch 16,
@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from model import dse
-from model import glb_explore as ge
+from model.stt_ai import dse
+from model.stt_ai import glb_explore as ge
 from model.zoo import MODEL_NAMES, model_from_dict
 from tests.test_dse import TINY  # the same hand-checkable four-layer network
 
@@ -137,7 +137,7 @@ def test_explore_with_a_mapper_equals_serial():
 
 
 def test_consistency_on_the_zoo():
-    """Grid, paper points and summary agree with each other and with direct model.dse calls."""
+    """Grid, paper points and summary agree with each other and with direct model.stt_ai.dse calls."""
     ex = ge.explore(MODEL_NAMES, batches=[1, 4, 8], glb_sizes_mb=[4, 12], arrays=[16, 42],
                     ret_batches=[1, 4, 16])
     s = ge.summarize(ex)

@@ -1,4 +1,4 @@
-"""model.irdrop against independent math: a dense nodal solve, the closed-form 1x1 and single-row circuits, the
+"""model.aimc.irdrop against independent math: a dense nodal solve, the closed-form 1x1 and single-row circuits, the
 first-order (linear-in-r_wire) IR-drop expansion, current conservation, scaling, and the r_wire -> 0 limit."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.irdrop import Crossbar, cell_voltage_fraction, ideal_currents, solve_currents, solve_dense
+from model.aimc.irdrop import Crossbar, cell_voltage_fraction, ideal_currents, solve_currents, solve_dense
 
 R_ON = 6e6
 
@@ -152,7 +152,7 @@ def test_bad_arguments(call, match):
 
 def test_bench_irdrop_smoke(capsys):
     """The benchmark program runs end to end on a tiny array and prints its ratios (no timing assertion)."""
-    from scripts.bench_irdrop import main
+    from scripts.bench.irdrop import main
     assert main(["--size", "8", "--vectors", "12", "--dense-size", "4", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "ratios (same run)" in out and "EXTRAPOLATED" in out

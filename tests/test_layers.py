@@ -110,7 +110,7 @@ def test_the_checker_sees_a_wrong_import(tmp_path):
     assert not _allowed("scripts.sim", "scripts.toolchain.verilog")
     assert not _allowed("scripts", "tb.cocotb_block")
     assert not _allowed("tb", "tests.test_sim")
-    assert _layer("scripts.bench_fp") == "program" and _layer("scripts.sim.contract") == "scripts.sim"
+    assert _layer("scripts.bench.fp") == "program" and _layer("scripts.sim.contract") == "scripts.sim"
     src = tmp_path / "x.py"
     src.write_text("import os\nfrom model import memory\ndef f():\n    from hw.pe import ReconfigurablePE\n"
                    "from .contract import StreamPorts\n")

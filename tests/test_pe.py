@@ -120,8 +120,8 @@ def test_converts_to_verilog(ftz, monkeypatch):
 
 def test_report_experiment_quick(tmp_path):
     """The pe-latency experiment measures (not reads) the latencies and finds no golden mismatch."""
-    from scripts.experiments.pe import pe_latency
-    from scripts.reportlib import Context
+    from scripts.report.experiments.pe import pe_latency
+    from scripts.report.lib import Context
 
     section = pe_latency(Context(report_dir=tmp_path, quick=True, seed=3, show_progress=False))
     rows = {c.quantity: c for c in section.comparisons}

@@ -1,7 +1,7 @@
 """PE array + scratchpad + global buffer on whole layers (Amaranth simulator, small arrays), and their models.
 
 The RTL result is read back from the global-buffer model and compared bit-exactly with the dataflow golden of
-:mod:`model.pe_array`; the golden itself is checked against a float64 convolution within the floating-point
+:mod:`model.stt_ai.pe_array`; the golden itself is checked against a float64 convolution within the floating-point
 summation bound. Every run also checks that the measured cycles equal the named terms of :func:`cycle_terms`
 exactly and that the access counters equal what the mapping implies. Seeds come from the ``seed`` fixture.
 """
@@ -9,9 +9,9 @@ exactly and that the access counters equal what the mapping implies. Seeds come 
 import numpy as np
 import pytest
 
-from model import pe_array as pa
-from model.glb import GlobalBuffer, ber_from_device
-from scripts.layer import run_layer
+from model.stt_ai import pe_array as pa
+from model.stt_ai.glb import GlobalBuffer, ber_from_device
+from scripts.rtl.layer import run_layer
 
 U32 = 2.0 ** -24      # unit roundoff of binary32
 

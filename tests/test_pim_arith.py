@@ -1,4 +1,4 @@
-"""Tests of model.pim_arith: the Fig. 3 full adder (exhaustive), multi-bit integer addition, FP32 addition and
+"""Tests of model.pim.arith: the Fig. 3 full adder (exhaustive), multi-bit integer addition, FP32 addition and
 multiplication executed on the sub-array against numpy float32 (random values across exponent ranges, corners,
 special values, ties), eqs. (2)-(3), the FloatPIM reconstruction and the LeNet cost.
 
@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from model import pim_arith as pa
+from model.pim import arith as pa
 from model.fp_golden import FP32_CORNERS, corner_add_vectors, random_add_vectors
-from model.sot_pim import TABLE1, StepCounts, SubArray
+from model.pim.subarray import TABLE1, StepCounts, SubArray
 
 NAN = 0x7FC00000
 
@@ -262,5 +262,5 @@ def test_lenet_parameters_and_epoch_macs():
 
 
 def test_bench_smoke():
-    from scripts.bench_pim import main
+    from scripts.bench.pim import main
     assert main(["--lanes", "8", "--repeat", "1"]) == 0

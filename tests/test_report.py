@@ -2,8 +2,8 @@
 
 import pytest
 
-from scripts.report import load_experiments, run_report
-from scripts.reportlib import Comparison, Section, Table, experiment
+from scripts.report.runner import load_experiments, run_report
+from scripts.report.lib import Comparison, Section, Table, experiment
 
 
 def test_comparison_ratio_and_row():

@@ -1,4 +1,4 @@
-"""Scale-out on Dask (scripts/scaleout.py, mram-accel sweep / exhaustive): a sweep gives identical numbers
+"""Scale-out on Dask (scripts/rtl/scaleout.py, mram-accel sweep / exhaustive): a sweep gives identical numbers
 serially, on a LocalCluster and against a scheduler address; the exhaustive run's shards, record and resume."""
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scripts.cli import main
-from scripts import exhaustive as ex
+from scripts.rtl import exhaustive as ex
 
 
 def _json(argv, capsys):

@@ -15,7 +15,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hw.bitcount_reader import BitCountReader
-from model.bitcounter import ref_bitcount_reader
+from model.bcnn.bitcounter import ref_bitcount_reader
 from model.memory import ArrayModel, BitFlipInjector
 from scripts.blocks import BLOCKS
 from scripts.sim import (MemoryPorts, MemoryResponder, SimTimeout, Stimulus, StreamDriver, StreamMonitor,

@@ -1,10 +1,10 @@
-"""Tests of model.sot_pim: the Fig. 1 device rule, the step semantics of the sub-array against numpy, search,
+"""Tests of model.pim.subarray: the Fig. 1 device rule, the step semantics of the sub-array against numpy, search,
 column gating, and the step / cell counters with the Table 1 costs."""
 
 import numpy as np
 import pytest
 
-from model.sot_pim import TABLE1, CellParams, StepCounts, SubArray, logic_inputs, stateful_next
+from model.pim.subarray import TABLE1, CellParams, StepCounts, SubArray, logic_inputs, stateful_next
 
 
 @pytest.mark.parametrize("op,expected", [("and", lambda x, b: x & b), ("or", lambda x, b: x | b),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model.memory import pack_rows, unpack_rows
-from model.sot_subarray import (SOTDevice, SOTSubArray, SenseProgram, error_rates, error_rates_mc, references,
+from model.bcnn.subarray import (SOTDevice, SOTSubArray, SenseProgram, error_rates, error_rates_mc, references,
                                 sense_margins)
 
 

@@ -1,4 +1,4 @@
-"""Tests of the STT-MRAM device model (model/stt_mram.py), the ``delta`` CLI and the ``stt-delta`` report section.
+"""Tests of the STT-MRAM device model (model/stt_ai/stt_mram.py), the ``delta`` CLI and the ``stt-delta`` report section.
 
 Expected values are derived by hand from the paper's equations (stt-ai-mishty-sadi.txt eqs. 12-18) with
 constants typed independently here; tolerances are derived in the comments.
@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from model import stt_mram as stt
+from model.stt_ai import stt_mram as stt
 from scripts import cli
-from scripts.cli_util import format_duration, parse_duration, parse_fraction, parse_probability, parse_temperature
+from scripts.common.options import format_duration, parse_duration, parse_fraction, parse_probability, parse_temperature
 
 YEAR_S = 365.25 * 24 * 3600
 # Paper cases: (retention [s], BER, Δ_scaled, Δ_PT_GB). The LSB bank's 3 s is our assumption (paper states none).
@@ -191,7 +191,7 @@ def test_fitted_nominal_temperature_is_the_mean_of_the_implied_ones():
     assert stt.fitted_nominal_temperature([10.0], [20.0], 0.0, 400.0) == pytest.approx(200.0, rel=1e-15)
 
 
-# --- the numbers printed in model/stt_mram.py's docstrings, recomputed at their printed precision ---------------
+# --- the numbers printed in model/stt_ai/stt_mram.py's docstrings, recomputed at their printed precision ---------------
 #: per paper case: τ that fits (s), Δ at τ = 1 s, Δ at τ = 1 ns, Δ_PT_GB at T_nom = 300 K, Δ_scaled protected
 DOC_NUMBERS = [("1.093", "39.09", "59.81", "55.78", "38.46"),
                ("1.019", "19.52", "40.24", "27.89", "19.23"),
@@ -274,7 +274,7 @@ def test_impossible_parameters_raise_with_name_and_range(call, name, rng):
     assert name in str(info.value) and rng in str(info.value)
 
 
-# --- value parsers (scripts/cli_util.py) -----------------------------------------------------------------------
+# --- value parsers (scripts/common/options.py) -----------------------------------------------------------------------
 @pytest.mark.parametrize("text, seconds", [("3s", 3.0), ("3 s", 3.0), ("10ms", 10e-3), ("1.5ns", 1.5e-9),
                                            ("2us", 2e-6), ("2µs", 2e-6), ("3y", 3 * YEAR_S), ("3years", 3 * YEAR_S),
                                            ("1d", 86400.0), ("2h", 7200.0), ("5min", 300.0), ("1e-9", 1e-9),
@@ -372,8 +372,8 @@ def test_cli_argparse_errors_exit_2(capsys):
 
 # --- report section --------------------------------------------------------------------------------------------
 def test_report_section(tmp_path):
-    from scripts.experiments.stt_delta import stt_delta
-    from scripts.reportlib import Context
+    from scripts.report.experiments.stt_delta import stt_delta
+    from scripts.report.lib import Context
 
     section = stt_delta(Context(report_dir=tmp_path, quick=True, show_progress=False))
     assert len(section.figures) == 4 and all(f.path.is_file() and f.path.stat().st_size > 10_000

@@ -1,8 +1,8 @@
-"""Tests of model.synth_scaling (the cell-count fits of the PE array) and, slow, a real 2 x 2 synthesis."""
+"""Tests of model.stt_ai.synth_scaling (the cell-count fits of the PE array) and, slow, a real 2 x 2 synthesis."""
 
 import pytest
 
-from model.synth_scaling import PAPER_COLS, PAPER_ROWS, fit_cells, fit_shape, flip_flops
+from model.stt_ai.synth_scaling import PAPER_COLS, PAPER_ROWS, fit_cells, fit_shape, flip_flops
 
 
 def test_flip_flops_counts_every_dff_type():
@@ -55,7 +55,7 @@ def test_synth_2x2_array_and_monotone_extrapolation():
     """Yosys on the 2 x 2-PE array (~25 s on 2 busy cores; cached afterwards) and the line through the 1 x 1
     array's count: positive, growing with the PE count."""
     from scripts.blocks import BLOCKS
-    from scripts.flow import synth
+    from scripts.rtl.flow import synth
     from scripts.toolchain.yosys import synth_component
 
     two = synth(["pe_array"], config="2x2")["pe_array"]

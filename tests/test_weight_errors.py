@@ -1,4 +1,4 @@
-"""Tests of model.weight_errors: first-order loss by hand, flip counts at BER 0 / 1, seeding, single flips.
+"""Tests of model.bit_errors.weights: first-order loss by hand, flip counts at BER 0 / 1, seeding, single flips.
 
 The digits CNN (:mod:`model.digits_cnn`) is the network; the checks do not depend on its trained values:
 at BER 0 nothing flips (accuracy = clean, exactly), at BER 1 every bit of the group flips (a known count),
@@ -8,9 +8,9 @@ and every Monte-Carlo / single-flip number is recomputed from its documented ran
 import numpy as np
 import pytest
 
-from model.bit_errors import count_flipped_bits, flip_bits
+from model.bit_errors.flips import count_flipped_bits, flip_bits
 from model.digits_cnn import DigitsCNN, load_test_set
-from model.weight_errors import (Curve, StoredWeights, accuracy_sweep, expected_flips, first_order_loss,
+from model.bit_errors.weights import (Curve, StoredWeights, accuracy_sweep, expected_flips, first_order_loss,
                                  normalized_loss_pct, single_flip_losses)
 
 SEED = 2026

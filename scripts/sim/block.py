@@ -64,7 +64,7 @@ class Expected:
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """A registry entry (``scripts/blocks.py``): everything the flows need to know about one ``hw/`` block.
+    """A registry entry (``scripts/blocks/__init__.py``): everything the flows need to know about one ``hw/`` block.
 
     Attributes
     ----------

@@ -5,7 +5,7 @@ of the valid cycles). :class:`PackedChecker` packs each batch into per-cycle ``d
 ``dout`` ints that come back: every cycle's ``out_valid`` must equal the ``valid`` of the cycle ``latency``
 earlier, and every lane's result must equal the golden bit for bit (numpy, over whole batches). Batches come
 from the block's registry entry (``"random"``: its seeded stimulus and golden) or from a generator named in the
-job (``"generator": "module:function"``, e.g. the exhaustive multiplier shards of :mod:`scripts.exhaustive`).
+job (``"generator": "module:function"``, e.g. the exhaustive multiplier shards of :mod:`scripts.rtl.exhaustive`).
 """
 
 from __future__ import annotations

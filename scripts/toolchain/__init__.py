@@ -1,6 +1,6 @@
 """The toolchain layer: Verilog generation, the Verilator environment and builds, Yosys, the cocotb runner.
 
-Used by the CLI flows (``scripts/flow.py``), the report, ``tb/`` and the benchmarks; it knows components, not
+Used by the CLI flows (``scripts/rtl/flow.py``), the report, ``tb/`` and the benchmarks; it knows components, not
 the block registry, and imports nothing of ours but ``hw``/``model`` types.
 
 * :mod:`~scripts.toolchain.paths`: ``REPO``, ``BUILD``.

@@ -1,0 +1,630 @@
+"""CNN 1 of the SOT-MRAM AiMC paper scaled to 8x8 digits: ternary weights, variation-aware training, crossbar inference.
+
+Paper: sot-mram-aimc-doevenspeck-imec.txt. CNN 1 (Fig. 13 (a)) is "inspired by LeNet-5 [7]" (99.2 % on MNIST);
+its exact layers are only drawn. Ours keeps LeNet-5's layer sequence, scaled to scikit-learn's 8x8 digits
+(:func:`sklearn.datasets.load_digits`, no download)::
+
+    x (N, 8, 8, 1) = pixels / 16
+    conv1 3x3, 1->6, pad 1 -> ReLU -> maxpool 2         (8x8 -> 4x4)      crossbar   9 x  12 devices
+    conv2 3x3, 6->16, pad 1 -> ReLU -> maxpool 2        (4x4 -> 2x2)      crossbar  54 x  32
+    flatten (H, W, C order, 64) -> fc1 64->120 -> ReLU                    crossbar  64 x 240
+    fc2 120->84 -> ReLU                                                   crossbar 120 x 168
+    fc3 84->10 logits                                                     crossbar  84 x  20
+
+Every weight matrix is stored as ``(fan_in, fan_out)``, the crossbar orientation: rows are activation lines,
+columns summation lines (a conv layer is an im2col MVM with rows in (ky, kx, c_in) order).
+
+Ternary weights and variation-aware training (Fig. 12)
+------------------------------------------------------
+"During each forward pass in the training, the floating point weights are quantized and weight variation
+sigma_w,train is added." Quantiser: ternary weight networks (F. Li, B. Liu, arXiv:1605.04711, 2016), per layer
+``delta = 0.7 mean|w|``, ``t = sign(w) [|w| > delta]``, ``alpha = mean(|w| : t != 0)``. The forward pass uses
+``alpha (t + sigma_w,train eps)``, a fresh ``eps ~ N(0, 1)`` per weight and pass, i.e. Gaussian noise of
+``sigma_w`` in units of the +-1 weight (the unit of :func:`model.aimc.devices.weight_sigmas`); zero weights get noise too
+(a 0 is a (G_AP, G_AP) pair and spreads, Fig. 10). The gradient reaches the float weights straight through the
+quantiser and the noise (straight-through estimator), ``alpha`` is treated as a constant. Biases and
+``alpha`` are digital (exact). Optimiser: Adam, cross-entropy, mini-batches, cosine learning-rate decay; all in
+numpy (no torch).
+
+Test with variation: one draw of ``eps`` per weight is one chip (static device variation); the test set is
+evaluated on it, and draws are repeated over seeds.
+
+Crossbar inference (Figs. 15, 16)
+---------------------------------
+:class:`CrossbarNetwork` maps each layer's ternary matrix to conductances (:func:`model.aimc.devices.crossbar_conductances`,
+R_ON = 1 / G_P, G_AP = G_P / (1 + TMR)) on a crossbar with wire resistance (:class:`model.aimc.irdrop.Crossbar`),
+applies the activations as voltages ``a * v_read`` (all activations are >= 0: pixels and ReLU outputs), and reads
+``(I+ - I-) / (v_read (G_P - G_AP))`` times ``alpha`` plus the bias; ReLU, pooling and the bias are exact (digital),
+as in the paper's Fig. 15 (a). The circuit is linear, so ``v_read`` cancels; the result depends on R_ON and the wire
+resistance only through ``r_wire / R_ON`` (:mod:`model.aimc.irdrop`). Each layer's array is factorised once; the MVMs of
+all images go through it as one batch (``method="transfer"``: the solver's response to the unit input vectors, exact
+by superposition; ``"direct"`` solves every input vector; both agree to rounding, tested).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from model.aimc.devices import TMR, crossbar_conductances
+from model.checks import check_int, check_real
+from model.aimc.irdrop import Crossbar
+
+__all__ = ["LAYERS", "SHAPES", "DEFAULT_WEIGHTS", "V_READ", "ternarize", "TernaryCNN", "load_split", "train",
+           "loss_and_grads", "forward", "CrossbarNetwork", "noise_errors", "ir_drop_errors", "load_models",
+           "load_test_set", "knee_r_on", "array_loss", "layer_losses",
+           "equal_loss_r_on", "VariationGrid", "variation_grid", "pack_ternary",
+           "unpack_ternary", "models_npz"]
+
+#: (name, kind, fan_in, fan_out)
+LAYERS = (("conv1", "conv", 9, 6), ("conv2", "conv", 54, 16), ("fc1", "fc", 64, 120), ("fc2", "fc", 120, 84),
+          ("fc3", "fc", 84, 10))
+SHAPES = {name: (fi, fo) for name, _, fi, fo in LAYERS}
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "aimc_cnn.npz"
+#: Read voltage of the activation lines for an activation of 1 (ours; it cancels in the linear crossbar).
+V_READ = 0.1
+TWN_DELTA = 0.7   # Li & Liu (2016): delta = 0.7 E|w|
+
+
+def _one_blas_thread(func):
+    """Run ``func`` with BLAS on one thread (threadpoolctl, a scikit-learn dependency). This network's products
+    are small (inner dimension 9 to 120); a multi-threaded BLAS spends more on synchronisation than on them, up to
+    20x slower on the shared 2-core machine when the other core is busy (measured)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------------------- layers
+def _im2col(x: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N H W, 9 C) patches of a 3x3, pad-1 convolution, (ky, kx, c) order."""
+    n, h, w, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))     # (N, H, W, C, 3, 3)
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)
+
+
+def _col2im(dcols: np.ndarray, shape) -> np.ndarray:
+    """Adjoint of :func:`_im2col`: scatter-add patch gradients back to (N, H, W, C)."""
+    n, h, w, c = shape
+    d = dcols.reshape(n, h, w, 3, 3, c)
+    dxp = np.zeros((n, h + 2, w + 2, c))
+    for ky in range(3):
+        for kx in range(3):
+            dxp[:, ky:ky + h, kx:kx + w, :] += d[:, :, :, ky, kx, :]
+    return dxp[:, 1:-1, 1:-1, :]
+
+
+def _pool(x: np.ndarray) -> np.ndarray:
+    """2x2 max pooling, stride 2, of (N, H, W, C)."""
+    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2]), np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]))
+
+
+def _pool_back(dy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Max-pool gradient: to the maximum of each window (split evenly between tied maxima)."""
+    n, h, w, c = x.shape
+    xr = x.reshape(n, h // 2, 2, w // 2, 2, c)
+    mask = xr == y[:, :, None, :, None, :]
+    mask = mask / mask.sum(axis=(2, 4), keepdims=True)
+    return (mask * dy[:, :, None, :, None, :]).reshape(n, h, w, c)
+
+
+def _images(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float64)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != (8, 8, 1):
+        raise ValueError(f"x must have shape (N, 8, 8) or (N, 8, 8, 1) (load_digits().images / 16), got "
+                         f"{np.shape(x)}")
+    return x
+
+
+def _add_bias(z: np.ndarray, b) -> np.ndarray:
+    return z + np.asarray(b, dtype=z.dtype)
+
+
+def forward(x, weights, biases, mvm=None, cache: list | None = None, patches=None) -> np.ndarray:
+    """Logits ``(N, 10)`` of the network with float ``weights`` (one ``(fan_in, fan_out)`` per layer).
+
+    ``mvm(k, a)`` computes layer ``k``'s product ``a @ weights[k]`` (default: exactly that); a crossbar replaces
+    it. ``cache`` (a list) receives what :func:`loss_and_grads` needs for the backward pass. ``patches``: the
+    first layer's im2col matrix of ``x`` if already computed (it does not depend on the weights).
+    """
+    a = _images(x)
+    n = a.shape[0]
+    mvm = mvm or (lambda k, v: v @ weights[k])
+    for k in (0, 1):
+        cols = patches if k == 0 and patches is not None else _im2col(a)
+        z = _add_bias(mvm(k, cols), biases[k]).reshape(a.shape[0], a.shape[1], a.shape[2], -1)
+        r = np.maximum(z, 0)
+        p = _pool(r)
+        if cache is not None:
+            cache.append((a.shape, cols, z, r, p))
+        a = p
+    a = a.reshape(n, -1)
+    for k in (2, 3, 4):
+        z = _add_bias(mvm(k, a), biases[k])
+        if cache is not None:
+            cache.append((a, z))
+        a = np.maximum(z, 0) if k < 4 else z
+    return a
+
+
+def loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
+    """Mean cross-entropy of ``forward(x, weights, biases)`` and its gradients w.r.t. weights and biases."""
+    cache: list = []
+    logits = forward(x, weights, biases, cache=cache)
+    y = np.asarray(y)
+    n = logits.shape[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = float(-logp[np.arange(n), y].mean())
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    d /= n
+    gw, gb = [None] * 5, [None] * 5
+    for k in (4, 3, 2):
+        a_in, z_k = cache[k]
+        if k < 4:
+            d = d * (z_k > 0)
+        gw[k] = a_in.T @ d
+        gb[k] = d.sum(axis=0)
+        d = d @ weights[k].T
+    d = d.reshape(cache[1][4].shape)
+    for k in (1, 0):
+        shape, cols, z_k, r, p = cache[k]
+        d = _pool_back(d, r, p) * (z_k > 0)
+        d2 = d.reshape(-1, d.shape[-1])
+        gw[k] = cols.T @ d2
+        gb[k] = d2.sum(axis=0)
+        if k:
+            d = _col2im(d2 @ weights[k].T, shape)
+    return loss, gw, gb
+
+
+def ternarize(w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ternary weight network quantiser (Li & Liu 2016): ``(t in {-1, 0, 1} as int8, alpha)``."""
+    w = np.asarray(w, dtype=np.float64)
+    aw = np.abs(w)
+    t = (np.sign(w) * (aw > TWN_DELTA * aw.mean())).astype(np.int8)
+    nz = t != 0
+    alpha = float(aw[nz].mean()) if nz.any() else 1.0
+    return t, alpha
+
+
+# ----------------------------------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class TernaryCNN:
+    """A trained ternary CNN: per layer an int8 ``(fan_in, fan_out)`` matrix in {-1, 0, 1}, a scale and a bias."""
+
+    ternary: tuple
+    scales: tuple
+    biases: tuple
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not (len(self.ternary) == len(self.scales) == len(self.biases) == len(LAYERS)):
+            raise ValueError(f"ternary, scales and biases need {len(LAYERS)} layers each")
+        for (name, _, fi, fo), t, b in zip(LAYERS, self.ternary, self.biases):
+            if np.shape(t) != (fi, fo) or np.shape(b) != (fo,):
+                raise ValueError(f"{name}: ternary must be ({fi}, {fo}) and bias ({fo},), got {np.shape(t)} and "
+                                 f"{np.shape(b)}")
+            if not np.isin(t, (-1, 0, 1)).all():
+                raise ValueError(f"{name}: ternary weights must be in {{-1, 0, 1}}")
+
+    def weights(self, sigma: float = 0.0, rng: np.random.Generator | None = None,
+                level_sigmas: dict | None = None) -> list[np.ndarray]:
+        """Effective float weights ``alpha (t + noise)`` per layer.
+
+        ``sigma``: Gaussian weight spread in units of the +-1 weight, the same for every level (Figs. 13, 14);
+        ``level_sigmas`` ``{-1: s, 0: s, 1: s}`` instead gives each level its own spread (Fig. 10 (b)). One draw
+        (one chip) per call; ``rng`` is required when any spread is > 0.
+        """
+        sigma = check_real("sigma", sigma, min=0, type_error=False)
+        out = []
+        for t, a in zip(self.ternary, self.scales):
+            w = t.astype(np.float64)
+            if level_sigmas is not None:
+                s = np.choose(t + 1, [check_real("level_sigmas[-1]", level_sigmas[-1], min=0, type_error=False),
+                                      check_real("level_sigmas[0]", level_sigmas[0], min=0, type_error=False),
+                                      check_real("level_sigmas[1]", level_sigmas[1], min=0, type_error=False)])
+                w = w + s * rng.standard_normal(w.shape)
+            elif sigma > 0:
+                w = w + sigma * rng.standard_normal(w.shape)
+            out.append(a * w)
+        return out
+
+    def forward(self, x, weights=None, mvm=None, patches=None) -> np.ndarray:
+        """Logits; ``weights`` default to the noiseless ones; ``mvm``, ``patches`` as in :func:`forward`."""
+        return forward(x, self.weights() if weights is None else weights, self.biases, mvm=mvm, patches=patches)
+
+    def error(self, x, y, weights=None, mvm=None, patches=None) -> float:
+        """Test error (fraction misclassified)."""
+        return float(np.mean(np.argmax(self.forward(x, weights, mvm, patches), axis=1) != np.asarray(y)))
+
+    @property
+    def n_weights(self) -> int:
+        return int(sum(t.size for t in self.ternary))
+
+
+def pack_ternary(t) -> np.ndarray:
+    """Ternary values as base-3 digits ``t + 1``, five per byte (``sum_i d_i 3^i`` < 243), first weight least
+    significant (uint8; 1.6 bits per weight, which keeps the committed models small)."""
+    v = np.asarray(t, np.int64).ravel() + 1
+    if v.size and (v.min() < 0 or v.max() > 2):
+        raise ValueError("t must hold ternary weights in {-1, 0, 1}")
+    v = np.concatenate([v, np.zeros(-v.size % 5, np.int64)]).reshape(-1, 5)
+    return (v @ (3 ** np.arange(5))).astype(np.uint8)
+
+
+def unpack_ternary(packed, shape) -> np.ndarray:
+    """Inverse of :func:`pack_ternary`: int8 array of ``shape``."""
+    b = np.asarray(packed, np.int64)
+    n = int(np.prod(shape))
+    if b.ndim != 1 or b.size * 5 < n or np.any(b > 242):
+        raise ValueError(f"packed ternary data does not hold {n} weights of shape {tuple(shape)}")
+    v = (b[:, None] // 3 ** np.arange(5)) % 3
+    return (v.ravel()[:n] - 1).astype(np.int8).reshape(shape)
+
+
+# ------------------------------------------------------------------------------------------------------ data
+def load_split(seed: int = 0, test_size: float = 0.3):
+    """``(x_train, y_train, x_test, y_test, test_indices)`` of ``load_digits`` (stratified split, pixels / 16)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    x = (d.images / 16.0)[..., None]
+    idx = np.arange(len(x))
+    tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=d.target)
+    return x[tr], d.target[tr], x[te], d.target[te], np.sort(te)
+
+
+# -------------------------------------------------------------------------------------------------- training
+@_one_blas_thread
+def train(x, y, sigma_train: float, seed: int, epochs: int = 80, batch: int = 32, lr: float = 3e-3,
+          progress=None) -> TernaryCNN:
+    """Variation-aware training (Fig. 12): ternarise and add ``sigma_train`` noise in every forward pass.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Training images ``(N, 8, 8[, 1])`` and labels.
+    sigma_train : float
+        sigma_w,train >= 0 in units of the +-1 weight.
+    seed : int
+        Initialisation, shuffling and noise: ``np.random.default_rng(seed)``.
+    epochs, batch, lr : int, int, float
+        Adam (beta 0.9 / 0.999) with cosine decay of ``lr`` over all steps.
+    progress : callable, optional
+        Wraps the epoch iterator (e.g. tqdm).
+    """
+    sigma_train = check_real("sigma_train", sigma_train, min=0, type_error=False)
+    seed = check_int("seed", seed, min=0, type_error=False)
+    epochs = check_int("epochs", epochs, min=1, type_error=False)
+    batch = check_int("batch", batch, min=1, type_error=False)
+    lr = check_real("lr", lr, min=0, min_open=True, type_error=False)
+    x = _images(x)
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    latent = [rng.normal(0, math.sqrt(2 / fi), (fi, fo)) for _, _, fi, fo in LAYERS]
+    biases = [np.zeros(fo) for *_, fo in LAYERS]
+    params = latent + biases
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    steps_per_epoch = math.ceil(len(x) / batch)
+    total, step = epochs * steps_per_epoch, 0
+    epochs_it = range(epochs) if progress is None else progress(range(epochs))
+    for _ in epochs_it:
+        order = rng.permutation(len(x))
+        for s in range(0, len(x), batch):
+            idx = order[s:s + batch]
+            eff = []
+            for w in latent:
+                t, alpha = ternarize(w)
+                noise = sigma_train * rng.standard_normal(w.shape) if sigma_train > 0 else 0.0
+                eff.append(alpha * (t + noise))
+            _, gw, gb = loss_and_grads(x[idx], y[idx], eff, biases)
+            step += 1
+            rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
+            for i, (p, g) in enumerate(zip(params, gw + gb)):       # straight-through: d/dlatent = d/deff
+                m1[i] = 0.9 * m1[i] + 0.1 * g
+                m2[i] = 0.999 * m2[i] + 0.001 * g * g
+                p -= rate * (m1[i] / (1 - 0.9 ** step)) / (np.sqrt(m2[i] / (1 - 0.999 ** step)) + 1e-8)
+    tern = [ternarize(w) for w in latent]
+    return TernaryCNN(tuple(t for t, _ in tern), tuple(a for _, a in tern), tuple(b.copy() for b in biases),
+                      {"sigma_train": sigma_train, "seed": seed, "epochs": epochs, "batch": batch, "lr": lr})
+
+
+# ------------------------------------------------------------------------------------------ committed weights
+def models_npz(models: list, test_indices, metadata: dict) -> bytes:
+    """The compressed npz bytes of ``models`` (a list of :class:`TernaryCNN`), read back by :func:`load_models`.
+
+    One array per layer for all models, model ``m`` in row ``m``: ``<layer>.t5`` (uint8, the ternary matrix five
+    weights per byte, :func:`pack_ternary`), ``<layer>.bias`` (float32), ``alpha`` (float32, (models, layers)),
+    ``sigma_train`` and ``seed`` (from each model's ``meta``), ``test_indices`` (int64) and ``metadata`` (JSON as a
+    0-d string array). Stacking keeps the per-entry overhead of the zip archive out of the committed file.
+    """
+    import io
+
+    arrays = {}
+    for k, (name, *_) in enumerate(LAYERS):
+        arrays[f"{name}.t5"] = np.stack([pack_ternary(m.ternary[k]) for m in models])
+        arrays[f"{name}.bias"] = np.stack([np.asarray(m.biases[k], np.float32) for m in models])
+    arrays["alpha"] = np.array([m.scales for m in models], np.float32)
+    arrays["sigma_train"] = np.array([m.meta["sigma_train"] for m in models], np.float64)
+    arrays["seed"] = np.array([m.meta["seed"] for m in models], np.int64)
+    arrays["test_indices"] = np.asarray(test_indices, np.int64)
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]:
+    """The committed models of ``scripts/train/aimc.py`` (format: :func:`models_npz`).
+
+    Returns
+    -------
+    tuple
+        ``({(sigma_train, seed): TernaryCNN}, test_indices, metadata)``.
+    """
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/aimc.py)")
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["metadata"]))
+        data = {k: z[k] for k in z.files if k != "metadata"}
+    models = {}
+    for m, (s, k) in enumerate(zip(data["sigma_train"], data["seed"])):
+        key = (float(s), int(k))
+        models[key] = TernaryCNN(
+            tuple(unpack_ternary(data[f"{n}.t5"][m], (fi, fo)) for n, _, fi, fo in LAYERS),
+            tuple(float(a) for a in data["alpha"][m]),
+            tuple(data[f"{n}.bias"][m].astype(np.float64) for n, *_ in LAYERS),
+            {"sigma_train": key[0], "seed": key[1]})
+    return models, np.asarray(data["test_indices"]), meta
+
+
+def load_test_set(test_indices) -> tuple[np.ndarray, np.ndarray]:
+    """Test images ``(N, 8, 8, 1)`` and labels of ``load_digits`` at ``test_indices``."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    idx = np.asarray(test_indices)
+    return (d.images[idx] / 16.0)[..., None], d.target[idx]
+
+
+# ------------------------------------------------------------------------------------- variation sweeps (13/14)
+@_one_blas_thread
+def noise_errors(model: TernaryCNN, x, y, sigma_test: float, n_draws: int, seed,
+                 level_sigmas: dict | None = None) -> np.ndarray:
+    """Test error of ``n_draws`` chips (one weight-noise draw each) at ``sigma_test``; ``(n_draws,)``.
+
+    Draw ``k`` uses ``np.random.default_rng([*seed, k])`` (``seed`` an int or a sequence of ints). With
+    ``sigma_test = 0`` every draw is the noiseless network. ``level_sigmas`` ``{-1: s, 0: s, 1: s}`` replaces
+    ``sigma_test`` by a spread per weight level (:meth:`TernaryCNN.weights`). Evaluated in float32 (twice as fast;
+    the noise is drawn in float64 and rounded).
+    """
+    sigma_test = check_real("sigma_test", sigma_test, min=0, type_error=False)
+    n_draws = check_int("n_draws", n_draws, min=1, type_error=False)
+    seed = [int(s) for s in np.atleast_1d(seed)]
+    x = _images(x).astype(np.float32)
+    patches = _im2col(x)
+    if sigma_test == 0 and level_sigmas is None:
+        return np.full(n_draws, model.error(x, y, patches=patches))
+
+    def chip(k):
+        w = model.weights(sigma_test, np.random.default_rng([*seed, k]), level_sigmas=level_sigmas)
+        return model.error(x, y, [v.astype(np.float32) for v in w], patches=patches)
+    return np.array([chip(k) for k in range(n_draws)])
+
+
+# ------------------------------------------------------------------------------------------- IR drop (Fig. 16)
+class CrossbarNetwork:
+    """``model`` with every MVM on a crossbar with wire resistance (module docstring).
+
+    Parameters
+    ----------
+    model : TernaryCNN
+    r_on : float
+        R_ON = 1 / G_P in ohms (> 0).
+    r_wire : float
+        Wire resistance per segment in ohms (>= 0).
+    tmr : float
+        G_AP = G_P / (1 + tmr).
+    method : str
+        ``"transfer"`` or ``"direct"`` (:meth:`model.aimc.irdrop.Crossbar.currents`).
+    """
+
+    def __init__(self, model: TernaryCNN, r_on: float, r_wire: float, tmr: float = TMR, method: str = "transfer"):
+        self.model = model
+        self.r_on = check_real("r_on", r_on, min=0, min_open=True, unit="ohm", type_error=False)
+        self.tmr = check_real("tmr", tmr, min=0, min_open=True, type_error=False)
+        self.g_p = 1.0 / self.r_on
+        self.g_ap = self.g_p / (1 + self.tmr)
+        self.method = method
+        self.arrays = [Crossbar(crossbar_conductances(t, self.g_p, self.g_ap), r_wire) for t in model.ternary]
+
+    @_one_blas_thread
+    def mvm(self, k: int, a: np.ndarray) -> np.ndarray:
+        """Layer ``k``'s ``a @ (alpha t)`` through its crossbar: voltages in, differential currents out."""
+        i = self.arrays[k].currents(np.ascontiguousarray(a * V_READ, dtype=np.float64), method=self.method)
+        return (i[:, 0::2] - i[:, 1::2]) / (V_READ * (self.g_p - self.g_ap)) * self.model.scales[k]
+
+    def error(self, x, y) -> float:
+        """Test error with every MVM through the crossbars."""
+        return self.model.error(x, y, mvm=self.mvm)
+
+    def forward(self, x) -> np.ndarray:
+        return self.model.forward(x, mvm=self.mvm)
+
+
+@_one_blas_thread
+def ir_drop_errors(model: TernaryCNN, x, y, r_on_values, r_wires, tmr: float = TMR,
+                   progress=None) -> np.ndarray:
+    """Test error for every ``(r_wire, R_ON)`` pair, ``(len(r_wires), len(r_on_values))`` (Fig. 16).
+
+    Pairs with the same ``r_wire / R_ON`` give the same network (:mod:`model.aimc.irdrop`: the solution depends on the
+    product ``r_wire G`` only), so each distinct ratio (to 12 significant digits) is simulated once.
+    """
+    r_on_values = [check_real("r_on", r, min=0, min_open=True, unit="ohm", type_error=False) for r in r_on_values]
+    r_wires = [check_real("r_wire", r, min=0, unit="ohm", type_error=False) for r in r_wires]
+    ratios = {}
+    for rw in r_wires:
+        for ron in r_on_values:
+            ratios.setdefault(float(f"{rw / ron:.12g}"), (ron, rw))
+    keys = sorted(ratios)
+    it = keys if progress is None else progress(keys)
+    err = {key: CrossbarNetwork(model, *ratios[key], tmr=tmr).error(x, y) for key in it}
+    return np.array([[err[float(f"{rw / ron:.12g}")] for ron in r_on_values] for rw in r_wires])
+
+
+def knee_r_on(r_on_values, errors, baseline: float, rise: float) -> float:
+    """The R_ON below which the error exceeds ``baseline + rise`` (Fig. 16's "error increases below 5 MOhm").
+
+    Walks from the largest R_ON down to the first point above the threshold and interpolates linearly in
+    ``log R_ON`` between it and its neighbour; ``nan`` if no point exceeds it, the largest R_ON if all do.
+    """
+    r = np.asarray(r_on_values, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    if r.shape != e.shape or r.ndim != 1 or r.size < 2:
+        raise ValueError(f"r_on_values and errors must be 1-D of the same length >= 2, got {r.shape} and {e.shape}")
+    order = np.argsort(r)[::-1]
+    r, e = r[order], e[order]
+    thr = baseline + check_real("rise", rise, min=0, min_open=True, type_error=False)
+    above = np.nonzero(e > thr)[0]
+    if above.size == 0:
+        return float("nan")
+    k = int(above[0])
+    if k == 0:
+        return float(r[0])
+    f = (thr - e[k - 1]) / (e[k] - e[k - 1])
+    return float(np.exp(np.log(r[k - 1]) + f * (np.log(r[k]) - np.log(r[k - 1]))))
+
+
+def array_loss(rows: int, cols: int, r_on: float, r_wire: float, seed: int, tmr: float = TMR) -> tuple[float, float]:
+    """Mean and worst device loss ``1 - (v_row - v_col) / V`` of a ``rows x cols`` array of random ternary pairs.
+
+    ``rows x cols/2`` uniformly random ternary weights (Fig. 9 pairs, ``cols`` devices per row) with every input
+    on (the worst case of Fig. 15 (b)); ``np.random.default_rng(seed)``.
+    """
+    from model.aimc.irdrop import cell_voltage_fraction
+    rows = check_int("rows", rows, min=1, type_error=False)
+    cols = check_int("cols", cols, min=2, type_error=False)
+    if cols % 2:
+        raise ValueError(f"cols must be even (differential pairs), got {cols}")
+    g_p = 1.0 / check_real("r_on", r_on, min=0, min_open=True, unit="ohm", type_error=False)
+    t = np.random.default_rng(seed).integers(-1, 2, (rows, cols // 2))
+    g = crossbar_conductances(t, g_p, g_p / (1 + tmr))
+    loss = 1 - cell_voltage_fraction(g, r_wire, np.full(rows, V_READ))
+    return float(loss.mean()), float(loss.max())
+
+
+def layer_losses(model: TernaryCNN, r_on: float, r_wire: float, tmr: float = TMR) -> list[tuple[float, float]]:
+    """``(mean, worst)`` device loss of each layer's crossbar with every input on (Fig. 15 (b) metric)."""
+    from model.aimc.irdrop import cell_voltage_fraction
+    g_p = 1.0 / check_real("r_on", r_on, min=0, min_open=True, unit="ohm", type_error=False)
+    out = []
+    for t in model.ternary:
+        loss = 1 - cell_voltage_fraction(crossbar_conductances(t, g_p, g_p / (1 + tmr)), r_wire,
+                                         np.full(t.shape[0], V_READ))
+        out.append((float(loss.mean()), float(loss.max())))
+    return out
+
+
+def equal_loss_r_on(rows: int, cols: int, target: float, r_wire: float, seed: int, tmr: float = TMR,
+                    rtol: float = 1e-3) -> float:
+    """R_ON at which a random ``rows x cols`` array (:func:`array_loss`) has mean device loss ``target``.
+
+    The loss falls monotonically with R_ON and is close to a power law, so a secant iteration in
+    ``(log R_ON, log loss)`` converges in a few solves; stops at ``|loss / target - 1| < rtol``.
+    """
+    target = check_real("target", target, min=0, max=1, min_open=True, max_open=True, type_error=False)
+
+    def f(r):
+        return math.log(array_loss(rows, cols, r, r_wire, seed, tmr)[0])
+
+    x0 = math.log(1e6)
+    f0 = f(1e6)
+    x1 = x0 + f0 - math.log(target)                   # first-order guess: loss ~ 1 / R_ON
+    f1 = f(math.exp(x1))
+    for _ in range(40):
+        if abs(math.expm1(f1 - math.log(target))) < rtol:
+            return math.exp(x1)
+        slope = (f1 - f0) / (x1 - x0) if x1 != x0 else -1.0
+        x0, f0 = x1, f1
+        x1 = x1 + (math.log(target) - f1) / (slope if slope < -1e-3 else -1.0)
+        f1 = f(math.exp(x1))
+    raise RuntimeError(f"equal_loss_r_on did not converge for a {rows} x {cols} array and target {target}")
+
+
+# -------------------------------------------------------------------------------- sigma_train x sigma_test grid
+@dataclass(frozen=True)
+class VariationGrid:
+    """Test errors of the sigma_w,train x sigma_w,test grid (Figs. 13 (b), 14 (b)).
+
+    ``errors[a, k, b, d]``: model trained at ``sigmas_train[a]`` with training seed ``k``, tested at
+    ``sigmas_test[b]``, chip (noise draw) ``d``. Intervals treat the training seeds as the independent runs:
+    each seed's mean over its draws is one sample (:func:`model.stats.t_interval`); a difference between two
+    cells pairs the seeds by index (independent trainings, so the pairs are independent).
+    """
+
+    sigmas_train: tuple
+    sigmas_test: tuple
+    errors: np.ndarray
+
+    def _i(self, values, s) -> int:
+        hits = [i for i, v in enumerate(values) if abs(v - s) < 1e-12]
+        if not hits:
+            raise ValueError(f"sigma {s!r} is not in the grid {tuple(values)}")
+        return hits[0]
+
+    def per_seed(self, s_train: float, s_test: float) -> np.ndarray:
+        """Mean error over draws, one value per training seed."""
+        return self.errors[self._i(self.sigmas_train, s_train), :, self._i(self.sigmas_test, s_test)].mean(axis=-1)
+
+    def mean_ci(self, s_train: float, s_test: float) -> tuple[float, float, float]:
+        """``(mean, low, high)`` error with the 95 % t-interval over training seeds."""
+        from model.stats import t_interval
+        return t_interval(self.per_seed(s_train, s_test))
+
+    def diff_ci(self, a: tuple, b: tuple) -> tuple[float, float, float]:
+        """Error of cell ``a = (s_train, s_test)`` minus cell ``b``, seeds paired: ``(mean, low, high)``."""
+        from model.stats import t_interval
+        return t_interval(self.per_seed(*a) - self.per_seed(*b))
+
+
+def variation_grid(models: dict, x, y, sigmas_test, n_draws: int, seed: int, seeds=None,
+                   progress=None) -> VariationGrid:
+    """Evaluate every committed model at every sigma_w,test with ``n_draws`` chips each.
+
+    ``models``: ``{(sigma_train, seed): TernaryCNN}`` (:func:`load_models`); ``seeds`` restricts the training
+    seeds (default: all, which must be the same for every sigma_train). Chip ``d`` of model ``(a, k)`` at test
+    sigma ``b`` uses the noise seed ``[seed, k, b, d]`` (the same chips for every sigma_train: paired draws).
+    """
+    sig_tr = sorted({s for s, _ in models})
+    all_seeds = sorted({k for _, k in models})
+    seeds = all_seeds if seeds is None else list(seeds)
+    missing = [(s, k) for s in sig_tr for k in seeds if (s, k) not in models]
+    if missing:
+        raise ValueError(f"models is missing {missing[:3]} (every sigma_train needs every seed)")
+    sig_te = [check_real("sigma_test", s, min=0, type_error=False) for s in sigmas_test]
+    n_draws = check_int("n_draws", n_draws, min=1, type_error=False)
+    errors = np.zeros((len(sig_tr), len(seeds), len(sig_te), n_draws))
+    jobs = [(a, i, b) for a in range(len(sig_tr)) for i in range(len(seeds)) for b in range(len(sig_te))]
+    for a, i, b in (jobs if progress is None else progress(jobs)):
+        errors[a, i, b] = noise_errors(models[(sig_tr[a], seeds[i])], x, y, sig_te[b], n_draws,
+                                       [seed, seeds[i], b])
+    return VariationGrid(tuple(sig_tr), tuple(sig_te), errors)

@@ -1,0 +1,91 @@
+"""Report experiment ``verification``: how fast and how completely the RTL is verified.
+
+Presents (does not run) the exhaustive BF16 multiplier record (``mram-accel exhaustive``, :mod:`scripts.rtl.exhaustive`:
+the shards done, their wall time, the projected full run) and the packed-lane throughput benchmark
+(``python scripts/bench/packed.py``: cocotb against a plain C++ harness on the same design). Each comes from this
+checkout's ``build/`` when it has been run here, else from the copy of this project's own run committed under
+``scripts/data/`` (date and machine shown).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from scripts.rtl.exhaustive import PAIRS_PER_SHARD, SHARDS, Record
+from scripts.report.lib import Comparison, Section, Table, experiment
+from scripts.toolchain.paths import BUILD, REPO
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _record(block: str, ftz: bool) -> tuple[dict, str]:
+    name = f"{block}{'_ftz' if ftz else ''}.jsonl"
+    for path in (BUILD / "exhaustive" / name, DATA / "exhaustive" / name):
+        done = Record(path).done(block, ftz)
+        if done:
+            return done, str(path.relative_to(REPO))
+    return {}, "none"
+
+
+@experiment("verification", "Verification throughput: packed lanes, exhaustive BF16 multiplier, Dask", order=95)
+def verification(ctx) -> Section:
+    rows, comparisons = [], []
+    for ftz in (False, True):
+        done, where = _record("bf16_mul", ftz)
+        # median: the first tasks of a run also waited for the Verilator build
+        per = float(np.median([r["seconds"] for r in done.values()])) if done else None
+        hosts = sorted({r["host"] for r in done.values()})
+        total = sum(r["seconds"] for r in done.values())
+        rows.append([f"bf16_mul{' ftz' if ftz else ''}", f"{len(done)} / {SHARDS}", len(done) * PAIRS_PER_SHARD,
+                     "all pass" if done else "not run", per, total / 60, per * SHARDS / 60 if per else None,
+                     ", ".join(hosts) or "-", where])
+        comparisons.append(Comparison(
+            f"BF16 multiplier{' (ftz)' if ftz else ''}: operand pairs checked bit-exactly", 1 << 32,
+            len(done) * PAIRS_PER_SHARD, "pairs",
+            "every pair of every shard done passes (a mismatch stops the run); " +
+            (f"all 2^32, {total / 60:.0f} worker-minutes ({per:.1f} s per shard of 2^24 pairs, "
+             f"{PAIRS_PER_SHARD / per / 1e6:.1f} M pairs/s per worker, 256 packed lanes)" if len(done) == SHARDS else
+             f"{len(done)} of {SHARDS} shards (pytest -m exhaustive starts with a seeded sixteenth): the full run "
+             f"projects to {per * SHARDS / 60:.0f} worker-minutes, limited by the cocotb cycle loop (benchmark "
+             "below)" if done else
+             "not run yet: pytest -m exhaustive")))
+    ex_table = Table(["run", "shards done", "pairs", "result", "median s per shard (one worker)",
+                      "worker-minutes spent", "full run (worker-minutes, from the median)", "hosts", "record"], rows,
+                     caption="Exhaustive BF16 multiplier (shard = first operand's high byte, 2^24 pairs; "
+                             "mram-accel exhaustive bf16_mul [--ftz])")
+    tables = [ex_table]
+    bench = None
+    for path in (BUILD / "bench" / "packed.json", DATA / "bench_packed.json"):
+        if path.exists():
+            bench, bench_path = json.loads(path.read_text()), path
+            break
+    if bench:
+        brow = []
+        for key, b in bench["blocks"].items():
+            block = b["block"]
+            best_io = max(b["cocotb_per_s"], key=b["cocotb_per_s"].get)
+            comparisons.append(Comparison(f"{block}, {b['lanes']} lanes: C++ harness / cocotb {b['unit']} per second "
+                                          "(goal)", b["goal"], b["best_ratio"], "x",
+                                          f"io={best_io}; build + start-up {b['build_and_startup_s']:.0f} s; "
+                                          + ("goal met" if b["met"] else
+                                             "goal missed: per cycle the model takes "
+                                             f"{b['us_per_cycle']['model']:.1f} us, cocotb's scheduling and the VPI "
+                                             f"transfers {b['us_per_cycle']['cocotb_vpi']:.1f} us, numpy "
+                                             f"{b['us_per_cycle']['numpy']:.1f} us")))
+            brow.append([block, b["lanes"], b["unit"], b["cpp_per_s"], *(b["cocotb_per_s"].get(io) for io in ("vpi", "cocotb")),
+                         b["best_ratio"], b["us_per_cycle"]["model"], b["us_per_cycle"]["cocotb_vpi"],
+                         b["us_per_cycle"]["numpy"]])
+        tables.append(Table(["block", "lanes", "unit", "C++ /s", "cocotb io=vpi /s", "cocotb io=cocotb /s", "C++ / cocotb",
+                             "us/cycle model", "us/cycle cocotb+VPI", "us/cycle numpy"], brow,
+                            caption=f"python scripts/bench/packed.py --lanes {' '.join(map(str, bench['lanes']))}, "
+                                    f"{bench['when']}, "
+                                    f"{bench['cpus']} cores ({bench_path.name})"))
+    text = ("Packed lanes put L unmodified copies of a block behind one wide input and one wide output port, so a "
+            "cocotb cycle costs one write and one read (scripts/sim/packed.py); the default suite verifies 10^6 "
+            "MAC and 10^6 PE vectors that way. Sweeps and the exhaustive shards run as Dask tasks "
+            "(mram-accel sweep / exhaustive, --scheduler ADDRESS for a cluster).")
+    return Section(source="issue: verification throughput near the Verilator limit", comparisons=comparisons,
+                   tables=tables, text=text)

@@ -1,0 +1,164 @@
+"""Exhaustive verification of the BF16 multiplier (all 2^32 operand pairs) and of the FP32 adder on every pair of
+bfloat16-representable values, in packed lanes under Verilator, sharded and resumable, on Dask.
+
+Sharding: shard ``s`` (0..255) holds every pair whose first operand's bfloat16 pattern has ``s`` as its high
+byte: ``a = s * 256 + i`` (i < 256) against all 65536 ``b``, ``2^24`` pairs. A shard replays alone
+(``--shards s``). A task is one Verilator run over a few shards (:func:`run_shards`); the run checks every pair
+against :func:`model.fp_golden.ref_bf16_mul` (or ``ref_fp32_add`` on ``a << 16``, ``b << 16``) bit for bit, so a
+task either returns its shards or fails naming the first differing pair. The record (JSON lines, one per shard
+done: block, ftz, shard, vectors, seconds) makes a run resumable: shards already in it are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from model import fp_golden as fp
+from scripts.sim.packed_run import Batch
+
+__all__ = ["SHARDS", "PAIRS_PER_SHARD", "BLOCKS", "select_shards", "parse_shards", "mul_batches", "run_shards",
+           "Record", "run_exhaustive"]
+
+SHARDS = 256
+PAIRS_PER_SHARD = 1 << 24
+#: Blocks with an exhaustive run: operand construction of a shard's pairs and the golden.
+BLOCKS = ("bf16_mul", "fp32_add")
+
+
+def parse_shards(text: str) -> list[int]:
+    """``"0-15,200,255"`` -> shard numbers; ValueError naming ``--shards`` and the allowed range."""
+    out = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            lo_i, hi_i = int(lo), int(hi) if hi else int(lo)
+            if not 0 <= lo_i <= hi_i < SHARDS:
+                raise ValueError
+            out += range(lo_i, hi_i + 1)
+    except ValueError:
+        raise ValueError(f"--shards: give shard numbers or ranges in 0..{SHARDS - 1} such as '0-15,200', "
+                         f"got {text!r}") from None
+    return sorted(set(out))
+
+
+def select_shards(fraction: float, seed: int) -> list[int]:
+    """A seeded random ``fraction`` of the shards (at least one), sorted."""
+    k = max(1, round(SHARDS * fraction))
+    return sorted(np.random.default_rng(seed).choice(SHARDS, k, replace=False).tolist())
+
+
+def mul_batches(job: dict, spec, top) -> Iterator[Batch]:
+    """Packed-run batches of the job's shards (``job["shards"]``), ``job["batch_cycles"]`` cycles each."""
+    lanes = top.lanes
+    ftz = bool(getattr(top, "ftz", False))
+    per_batch = int(job.get("batch_cycles", 1024)) * lanes
+    if PAIRS_PER_SHARD % per_batch:
+        raise ValueError(f"batch_cycles x lanes = {per_batch} must divide {PAIRS_PER_SHARD}")
+    b_all = np.arange(1 << 16, dtype=np.uint32)
+    for shard in job["shards"]:
+        for start in range(0, PAIRS_PER_SHARD, per_batch):
+            idx = np.arange(start, start + per_batch, dtype=np.uint32)
+            a = (np.uint32(shard) << np.uint32(8)) | (idx >> np.uint32(16))
+            b = b_all[idx & np.uint32(0xFFFF)]
+            if spec.name == "bf16_mul":
+                want = fp.ref_bf16_mul(a.astype(np.uint16), b.astype(np.uint16), ftz=ftz)
+                ins = {"a": a, "b": b}
+                key = "product"
+            else:
+                a32, b32 = a << np.uint32(16), b << np.uint32(16)
+                want = fp.ref_fp32_add(a32, b32, ftz=ftz)
+                ins = {"a": a32, "b": b32}
+                key = "sum"
+            cycles = per_batch // lanes
+            yield Batch({k: v.reshape(cycles, lanes) for k, v in ins.items()}, np.ones(cycles, bool),
+                        {key: want.reshape(cycles, lanes)}, np.arange(cycles),
+                        f"(shard {shard}, pairs {start}..{start + per_batch - 1} of the shard)")
+
+
+def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: int = 256, cxx_opt: str = "-O1",
+               batch_cycles: int = 1024) -> dict:
+    """One task: the ``shards`` of ``block`` in one Verilator run (the build is cached per configuration, so a
+    worker builds it once). Returns ``{"shards", "vectors", "seconds", "host"}``; AssertionError on a mismatch."""
+    from scripts.rtl.cosim import packed_cosim
+
+    t0 = time.perf_counter()
+    job = {"generator": "scripts.rtl.exhaustive:mul_batches", "shards": list(map(int, shards)),
+           "batch_cycles": batch_cycles}
+    stats = packed_cosim(block, lanes, job, config={"ftz": bool(ftz)}, cxx_opt=cxx_opt)
+    if stats["results"] != len(shards) * PAIRS_PER_SHARD:
+        raise AssertionError(f"{block}: {stats['results']} results checked for {len(shards)} shards")
+    return {"shards": list(map(int, shards)), "vectors": stats["results"], "seconds": time.perf_counter() - t0,
+            "sim_seconds": stats["seconds"], "host": os.uname().nodename}
+
+
+class Record:
+    """The resumable record: one JSON line per shard done (``block``, ``ftz``, ``shard``, ``vectors``,
+    ``seconds``, ``lanes``, ``host``, ``when``)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    def done(self, block: str, ftz: bool) -> dict[int, dict]:
+        if not self.path.exists():
+            return {}
+        out = {}
+        for line in self.path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r["block"] == block and r["ftz"] == ftz:
+                    out[int(r["shard"])] = r
+        return out
+
+    def add(self, rows: list[dict]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def run_exhaustive(block: str, shards: Sequence[int], record: Record, *, ftz: bool = False, lanes: int = 256,
+                   per_task: int = 2, mapper=None, progress=None, cxx_opt: str = "-O1") -> dict:
+    """Run the shards not yet in ``record`` as tasks of ``per_task`` shards through ``mapper`` (serial or Dask,
+    :mod:`scripts.rtl.scaleout`), recording each task's shards as it completes. Returns a summary."""
+    if block not in BLOCKS:
+        raise ValueError(f"block must be one of {BLOCKS}, got {block!r}")
+    done = record.done(block, ftz)
+    todo = [s for s in shards if s not in done]
+    tasks = [todo[i:i + per_task] for i in range(0, len(todo), per_task)]
+    t0 = time.perf_counter()
+
+    def task(group):
+        return run_shards(block, group, ftz=ftz, lanes=lanes, cxx_opt=cxx_opt)
+
+    results = []
+
+    def on_result(res):
+        # seconds: the task's wall time per shard, simulator start-up included (the first tasks of a run also
+        # wait for the Verilator build, so projections take the median over the record)
+        per = res["seconds"] / len(res["shards"])
+        sim = res["sim_seconds"] / len(res["shards"])
+        record.add([{"block": block, "ftz": ftz, "shard": s, "vectors": PAIRS_PER_SHARD, "seconds": per,
+                     "sim_seconds": sim, "lanes": lanes, "host": res["host"],
+                     "when": time.strftime("%Y-%m-%d %H:%M:%S")} for s in res["shards"]])
+        results.append(res)
+
+    if mapper is None:
+        from scripts.rtl.scaleout import serial_mapper
+        mapper = serial_mapper
+    for res in mapper(task, tasks, progress=progress, on_result=on_result):
+        pass
+    wall = time.perf_counter() - t0
+    all_done = record.done(block, ftz)
+    per_shard = [r["seconds"] / len(r["shards"]) for r in results]
+    return {"block": block, "ftz": ftz, "requested": len(shards), "skipped": len(shards) - len(todo),
+            "ran": len(todo), "wall_seconds": wall, "done_total": len(all_done),
+            "vectors_checked": sum(r["vectors"] for r in all_done.values()),
+            "median_shard_seconds": float(np.median(per_shard)) if per_shard else None}

@@ -1,0 +1,132 @@
+"""The RTL flows of the CLI, driven by the block registry (:data:`scripts.blocks.BLOCKS`).
+
+``mram-accel verilog|lint|synth [BLOCK ...]`` write under ``build/``:
+
+* ``build/verilog/<block>.v``: the block in its default (paper) configuration, top module named after it.
+* lint: ``verilator --lint-only`` with the one flag set of :func:`scripts.toolchain.verilator.verilator_flags`
+  (``-Wall`` and the named waivers only); any other warning fails the block.
+* ``build/synth/<block>/result.json`` and ``build/synth/summary.md``: Yosys generic ``synth``, cell count and
+  the longest topological path in cells (:mod:`scripts.toolchain.yosys`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scripts.blocks import select
+from scripts.toolchain.cache import write_if_changed
+from scripts.toolchain.paths import BUILD, REPO
+from scripts.toolchain.verilator import VERILATOR_WAIVERS, lint_verilog
+from scripts.toolchain.verilog import cached_verilog_text
+from scripts.toolchain.yosys import synth_component
+
+__all__ = ["generate", "lint", "lint_record", "synth", "register"]
+
+
+def _file_stem(spec, config):
+    return spec.name if config is None else f"{spec.name}_{config}"
+
+
+def generate(names=None, out_dir: Path = BUILD / "verilog", config: str | None = None) -> dict[str, Path]:
+    """Write ``out_dir/<block>.v`` (``<block>_<config>.v`` for a named configuration) for each block (unchanged
+    files are not rewritten); return the paths. The top module is always named after the block."""
+    paths = {}
+    for spec in select(names):
+        params = spec.config_params(config)
+        path = Path(out_dir) / f"{_file_stem(spec, config)}.v"
+        write_if_changed(path, cached_verilog_text(spec.name, params, lambda: spec.build_named(config)))
+        paths[spec.name] = path
+    return paths
+
+
+def _lint_record(spec, config) -> Path:
+    """Where the lint result of a block configuration is kept, named by everything the result depends on."""
+    import hashlib
+    from scripts.toolchain.cache import rtl_source_digest
+    from scripts.toolchain.verilator import verilator_flags, verilator_version, verilator_env
+    key = json.dumps([spec.name, spec.config_params(config), rtl_source_digest(), verilator_flags("lint"),
+                      verilator_version(verilator_env())], sort_keys=True, default=str)
+    return BUILD / "lint" / f"{_file_stem(spec, config)}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def lint_record(name: str, config: str | None = None) -> dict | None:
+    """The kept result of an earlier :func:`lint` of this exact design (``issues``, ``generate_s``, ``lint_s``,
+    ``verilog_mbytes``), or None: lets the report show the paper-size array's lint (~30 min) without rerunning it."""
+    path = _lint_record(select([name])[0], config)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def lint(names=None, config: str | None = None) -> dict[str, list[str]]:
+    """Lint each block's Verilog; return the remaining warnings per block. Each result is kept (see
+    :func:`lint_record`) and reused while the RTL sources, the configuration and Verilator are unchanged."""
+    import time
+    out = {}
+    for spec in select(names):
+        record = _lint_record(spec, config)
+        if record.exists():
+            out[spec.name] = json.loads(record.read_text())["issues"]
+            continue
+        t0 = time.perf_counter()
+        path = generate([spec.name], config=config)[spec.name]
+        t1 = time.perf_counter()
+        issues = lint_verilog(path, spec.name)
+        write_if_changed(record, json.dumps({"issues": issues, "generate_s": t1 - t0,
+                                             "lint_s": time.perf_counter() - t1,
+                                             "verilog_mbytes": path.stat().st_size / 1e6}, indent=1))
+        out[spec.name] = issues
+    return out
+
+
+def synth(names=None, out_dir: Path = BUILD / "synth", config: str | None = None) -> dict[str, dict]:
+    """Synthesise each block (default or named configuration); writes ``out_dir/summary.md``."""
+    results = {spec.name: synth_component(spec.build_named(config), _file_stem(spec, config), out_dir)
+               for spec in select(names)}
+    lines = ["| block | cells | longest path (cells) |", "|---|---|---|"]
+    lines += [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
+    write_if_changed(Path(out_dir) / "summary.md", "\n".join(lines) + "\n")
+    return results
+
+
+# --- CLI ------------------------------------------------------------------------------------------------
+
+def _cmd_verilog(args) -> int:
+    for name, path in generate(args.blocks, config=args.config).items():
+        print(f"{name}: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    return 0
+
+
+def _cmd_lint(args) -> int:
+    results = lint(args.blocks, config=args.config)
+    bad = 0
+    for name, issues in results.items():
+        print(f"{name}: {'clean' if not issues else f'{len(issues)} warning(s)'}")
+        for line in issues[:20]:
+            print(f"  {line}")
+        if len(issues) > 20:
+            print(f"  ... and {len(issues) - 20} more")
+        bad += bool(issues)
+    print("waived (Yosys-written Verilog): " + ", ".join(VERILATOR_WAIVERS))
+    return 1 if bad else 0
+
+
+def _cmd_synth(args) -> int:
+    results = synth(args.blocks, config=args.config)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print((BUILD / "synth" / "summary.md").read_text(), end="")
+    return 0
+
+
+def register(sub) -> None:
+    for name, func, text in [("verilog", _cmd_verilog, "generate Verilog into build/verilog/"),
+                             ("lint", _cmd_lint, "verilator --lint-only -Wall with the named waivers"),
+                             ("synth", _cmd_synth, "Yosys synthesis: cells and longest path")]:
+        p = sub.add_parser(name, help=text)
+        p.add_argument("blocks", nargs="*", metavar="BLOCK", help="blocks (default: all in scripts/blocks/__init__.py)")
+        p.add_argument("--config", metavar="NAME",
+                       help="a named configuration of the blocks (e.g. 'paper' for pe_array: 42 x 14 PEs)")
+        if name == "synth":
+            p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
+        p.set_defaults(func=func)
