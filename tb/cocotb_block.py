@@ -11,10 +11,9 @@ import time
 
 import cocotb
 
-from scripts.blocks import BLOCKS
-from scripts.rtl.cosim import dut_for
+from scripts.blocks import BLOCKS, dut_for
 from scripts.sim.block import BlockRun
-from scripts.sim.cocotb_backend import dut_params, np_rng, run_cocotb, start, write_bench_result
+from scripts.sim.cocotb_backend import dut_params, np_rng, run_agents, start, write_bench_result
 
 
 @cocotb.test()
@@ -28,7 +27,7 @@ async def block_bit_exact(dut):
                    ready_probability=float(p.get("ready", 1.0)), ber=float(p.get("ber", 0.0)))
     t1 = time.perf_counter()
     await start(dut)
-    cycles = await run_cocotb(dut, run.agents)
+    cycles = await run_agents(dut, run.agents)
     run.verify()
     seconds = time.perf_counter() - t1
     for group, responder in run.responders.items():

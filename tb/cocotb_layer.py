@@ -2,7 +2,7 @@
 
 ``$DUT_PARAMS`` carries the layer file (``in``, bfloat16 ifmap and weights), the array and run options, and the
 output file (``out``): the result read back from the global-buffer model, and the measurements as JSON. The agents
-are the same :class:`scripts.rtl.layer.LayerRun` objects the Amaranth-simulator tests use.
+are the same :class:`scripts.sim.layer.LayerRun` objects the Amaranth-simulator tests use.
 """
 
 import json
@@ -11,8 +11,8 @@ import time
 import cocotb
 import numpy as np
 
-from scripts.rtl.layer import layer_run_from_params
-from scripts.sim.cocotb_backend import dut_params, run_cocotb, start
+from scripts.sim.layer import layer_run_from_params
+from scripts.sim.cocotb_backend import dut_params, run_agents, start
 
 
 @cocotb.test()
@@ -22,7 +22,7 @@ async def layer(dut):
     run = layer_run_from_params(p)
     await start(dut)
     t0 = time.perf_counter()
-    cycles = await run_cocotb(dut, run.agents, max_cycles=20 * run.prog.cycles + 100_000)
+    cycles = await run_agents(dut, run.agents, max_cycles=20 * run.prog.cycles + 100_000)
     seconds = time.perf_counter() - t0
     stats = run.stats(seconds)
     stats["sim_cycles"] = cycles

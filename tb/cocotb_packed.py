@@ -15,8 +15,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
 
-from scripts.blocks import BLOCKS
-from scripts.rtl.cosim import packed_dut
+from scripts.blocks import BLOCKS, packed_dut
 from scripts.sim.cocotb_backend import dut_params, np_rng, start
 from scripts.sim.packed_run import PackedChecker, batches_for
 

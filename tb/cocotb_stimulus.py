@@ -11,10 +11,9 @@ import pickle
 
 import cocotb
 
-from scripts.blocks import BLOCKS
-from scripts.rtl.cosim import dut_for
+from scripts.blocks import BLOCKS, dut_for
 from scripts.sim.block import BlockRun, Stimulus
-from scripts.sim.cocotb_backend import dut_params, np_rng, run_cocotb, start
+from scripts.sim.cocotb_backend import dut_params, np_rng, run_agents, start
 
 
 @cocotb.test()
@@ -27,7 +26,7 @@ async def block_given_stimulus(dut):
     stim = Stimulus(data["inputs"], memories=data["memories"], gaps=data["gaps"])
     run = BlockRun(spec, dut_for(spec, p), np_rng(), stimulus=stim, read_latency=int(p.get("read_latency", 1)))
     await start(dut)
-    cycles = await run_cocotb(dut, run.agents)
+    cycles = await run_agents(dut, run.agents)
     run.verify()
     result = {"outputs": run.monitor.outputs, "out_cycles": run.monitor.out_cycles,
               "in_cycles": run.driver.in_cycles, "cycles": cycles,

@@ -12,7 +12,8 @@ import pytest
 from amaranth.hdl import Fragment, Shape
 
 from scripts.blocks import BLOCKS, select
-from scripts.rtl.cosim import cosim_cases, dut_for
+from scripts.blocks import dut_for
+from scripts.rtl.cosim import cosim_cases
 from scripts.sim import rtl_block
 
 #: Small configurations for the Amaranth simulator (the paper's sizes run under Verilator in tb/).

@@ -26,16 +26,8 @@ import pytest
 from model.stt_ai import dse
 from model.zoo import MODEL_NAMES, get_model, model_from_dict, model_to_dict
 from scripts.cli import main as cli_main
+from tests.helpers import TINY
 
-TINY = {
-    "name": "tiny",
-    "layers": [
-        {"name": "A", "kind": "conv", "in_h": 6, "in_w": 6, "in_c": 3, "out_c": 4, "k": 3, "bias": True},
-        {"name": "B", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 4, "out_c": 2, "k": 3, "pad": 1, "bn": 2},
-        {"name": "C", "kind": "fc", "in_c": 32, "out_c": 10, "bias": True},
-        {"name": "D", "kind": "fc", "in_c": 10, "out_c": 5, "bias": True},
-    ],
-}
 NS = 1e-9
 
 

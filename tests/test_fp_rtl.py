@@ -17,7 +17,7 @@ from hw.fp32_add import FP32Adder
 from hw.mac import BF16MAC
 from model import fp_golden as g
 from scripts.blocks import BLOCKS
-from scripts.sim import simulate_stream
+from tests.helpers import measured_latency, rtl_run
 
 N_RANDOM = 4000
 
@@ -28,12 +28,6 @@ CASES = {
     "add": (FP32Adder, BLOCKS["fp32_add"], g.corner_add_vectors, g.random_add_vectors, g.ref_fp32_add),
     "mac": (BF16MAC, BLOCKS["bf16_mac"], g.corner_mac_vectors, g.random_mac_vectors, g.ref_mac),
 }
-
-
-def rtl_run(dut, spec, operands, gaps=None):
-    """Stream ``operands`` into the block's input ports; return its one output (uint32) and the stream record."""
-    r = simulate_stream(dut, spec.stream, dict(zip(spec.stream.inputs, operands)), gaps=gaps)
-    return r.outputs[spec.stream.outputs[0]].astype(np.uint32), r
 
 
 def assert_bits_equal(got, want, *operands, what=""):
@@ -74,12 +68,6 @@ def test_idle_cycles_do_not_disturb_the_stream(rng):
         got, r = rtl_run(dut, spec, operands[block], gaps)
         assert_bits_equal(got, ref(*operands[block]), what=block)
         check_timing(r, dut.latency)
-
-
-def measured_latency(cls, spec, operands) -> int:
-    """Cycles from input to result of one isolated operation, observed in the simulator."""
-    _, r = rtl_run(cls(), spec, [np.array([x]) for x in operands])
-    return int(r.out_cycles[0] - r.in_cycles[0])
 
 
 def test_mac_latency_is_multiplier_then_adder_measured():

@@ -18,7 +18,7 @@ import pytest
 from model.stt_ai import dse
 from model.stt_ai import glb_explore as ge
 from model.zoo import MODEL_NAMES, model_from_dict
-from tests.test_dse import TINY  # the same hand-checkable four-layer network
+from tests.helpers import TINY
 
 NS = 1e-9
 MIB = 2 ** 20

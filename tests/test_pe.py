@@ -95,7 +95,7 @@ def test_small_dot_product_by_value():
 def test_latency_is_multiplier_and_two_adders_measured():
     """Multiplier, then adder1/adder3 in parallel, then adder2, measured against the multiplier and the adder
     simulated on their own; mode 0 is padded to the same depth."""
-    from tests.test_fp_rtl import measured_latency
+    from tests.helpers import measured_latency
     mul = measured_latency(BF16Multiplier, BLOCKS["bf16_mul"], (0x3FC0, 0x4000))
     add = measured_latency(FP32Adder, BLOCKS["fp32_add"], (0x3F800000, 0x40400000))
     modes, acts, wgts, psums = g.random_pe_vectors(5, 2)

@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from model.bcnn.cim import cim_matmul
-from scripts.common.options import best_time, check_ranges
+from scripts.common.options import check_ranges
+from scripts.bench.timing import best_time
 
 
 def _profile(fn, top: int = 6) -> list[str]:

@@ -21,7 +21,8 @@ import argparse
 import numpy as np
 
 from model.dima.array import DIMAParams, dima_matvec
-from scripts.common.options import best_time, check_ranges
+from scripts.common.options import check_ranges
+from scripts.bench.timing import best_time
 
 
 def main(argv=None) -> int:

@@ -30,7 +30,8 @@ import scipy.linalg as sla
 
 from model.aimc.devices import R_ON_OHM, R_WIRE_22NM_OHM, TMR, crossbar_conductances
 from model.aimc.irdrop import Crossbar, scaled_nodal_matrix, solve_dense
-from scripts.common.options import best_time, check_ranges
+from scripts.common.options import check_ranges
+from scripts.bench.timing import best_time
 
 
 def _array(size: int, rng) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Benchmark (issue item 9): one layer on the 4 x 4-PE layer engine, cocotb against a plain Verilator C++ harness.
 
-Both clock the same Verilog, :class:`hw.layer_engine.LayerEngine` from :func:`scripts.rtl.layer.engine_for`
+Both clock the same Verilog, :class:`hw.layer_engine.LayerEngine` from :func:`scripts.sim.layer.engine_for`
 (``verilog_text(engine_for(rows, cols), "layer_engine")``), with the same operand program
-(:func:`model.stt_ai.pe_array.build_program`, through :class:`scripts.rtl.layer.LayerRun`) and the same global buffer (GLB
+(:func:`model.stt_ai.pe_array.build_program`, through :class:`scripts.sim.layer.LayerRun`) and the same global buffer (GLB
 read latency 2, write latency 4, always ready), and both results are checked bit-exactly against the dataflow
 golden :func:`model.stt_ai.pe_array.ref_layer`.
 
@@ -46,7 +46,8 @@ from tqdm import tqdm
 
 from model.stt_ai import pe_array as pa
 from scripts.common.options import check_ranges
-from scripts.rtl.layer import CXX_OPT, PAPER_BANK_BYTES, LayerRun, engine_for, engine_key, run_layer
+from scripts.rtl.layer import engine_key, run_layer
+from scripts.sim.layer import CXX_OPT, PAPER_BANK_BYTES, LayerRun, engine_for
 from scripts.toolchain.cocotb_runner import SIM_BUILD, build_sim
 from scripts.toolchain.paths import BUILD
 from scripts.toolchain.verilator import build_cpp_harness, check_verilator, verilator_flags
@@ -59,7 +60,7 @@ __all__ = ["INPUTS", "CPP", "input_layout", "harness_cpp", "build_harness", "pro
 INPUTS = ("act", "valid", "mode", "wsel", "w_en", "w_row", "w_bank", "w_data", "tag_valid", "tag")
 #: Inputs zeroed once the program is consumed (the ``EngineFeeder`` holds the others).
 IDLE_ZERO = ("valid", "w_en", "tag_valid")
-#: GLB latencies of :class:`scripts.rtl.layer.LayerRun` (its defaults), used by both runs.
+#: GLB latencies of :class:`scripts.sim.layer.LayerRun` (its defaults), used by both runs.
 GLB_READ_LATENCY, GLB_WRITE_LATENCY = 2, 4
 TOPLEVEL = "layer_engine"
 #: Allowed flag ranges.
@@ -259,7 +260,7 @@ def harness_folder(rows: int, cols: int) -> Path:
 
 
 #: C++ optimisation of the harness: GCC -Os/-O2 take many minutes per file of the engine's generated C++, -O1 about
-#: half a minute (the cocotb build uses ``scripts.rtl.layer.CXX_OPT``, -O0: its speed is set by the Python loop; so the
+#: half a minute (the cocotb build uses ``scripts.sim.layer.CXX_OPT``, -O0: its speed is set by the Python loop; so the
 #: ratio below also contains -O1 against -O0 code, stated in the output).
 HARNESS_CXX_OPT = "-O1"
 

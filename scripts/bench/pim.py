@@ -17,7 +17,8 @@ import numpy as np
 
 from model.pim import arith as pa
 from model.fp_golden import random_add_vectors, random_fp32
-from scripts.common.options import best_time, check_ranges
+from scripts.common.options import check_ranges
+from scripts.bench.timing import best_time
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,8 @@ default (paper) configuration, the port groups, the latency attribute, a seeded 
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from model import fp_golden as fp
@@ -15,8 +17,10 @@ from model.bcnn.bitcounter import random_stream, ref_bitcount_reader, ref_bitcou
 from model.memory import ArrayModel, unpack_rows
 from scripts.sim.block import BlockSpec, Expected, Stimulus
 from scripts.sim.contract import MemoryPorts, StreamPorts, gaps_from_valid
+from scripts.sim.lanes import Lanes
+from scripts.sim.packed import PackedLanes
 
-__all__ = ["BLOCKS", "select", "pe_inputs", "pe_outputs", "bitcounter_stimulus_from", "rtl_bitcounter"]
+__all__ = ["BLOCKS", "select", "dut_for", "packed_dut", "pe_inputs", "pe_outputs", "bitcounter_stimulus_from", "rtl_bitcounter"]
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -347,3 +351,25 @@ def select(names=None) -> list[BlockSpec]:
     if unknown:
         raise ValueError(f"unknown block(s) {unknown}; known blocks: {sorted(BLOCKS)}")
     return [BLOCKS[n] for n in names]
+
+
+def dut_for(spec: BlockSpec, params: Mapping):
+    """The component a configuration simulates (a ``Lanes`` wrapper when ``params["lanes"]`` > 1)."""
+    config = dict(params.get("config", {}))
+    lanes = int(params.get("lanes", 1))
+    if lanes == 1:
+        return spec.build(**config)
+    if not spec.lanes:
+        raise ValueError(f"block {spec.name!r} cannot be wrapped in lanes (one result per input and a fixed "
+                         "latency are needed)")
+    return Lanes(lambda: spec.build(**config), lanes, spec.stream.shared)
+
+
+def packed_dut(params: Mapping) -> PackedLanes:
+    """The :class:`~scripts.sim.packed.PackedLanes` of ``params["block"]`` (``config``, ``lanes``)."""
+    spec = select([params["block"]])[0]
+    if not (spec.lanes or spec.packed_stimulus):
+        raise ValueError(f"block {spec.name!r} cannot run in packed lanes (one result per input and a fixed "
+                         "latency are needed)")
+    config = dict(params.get("config", {}))
+    return PackedLanes(lambda: spec.build(**config), spec.stream, int(params["lanes"]), spec.packed_shared)

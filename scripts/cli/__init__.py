@@ -1,51 +1,52 @@
 """Command-line interface: ``mram-accel <command>``.
 
-Commands
---------
-report      run the registered experiments on built-in defaults and write ``report/index.md``
-verilog     generate Verilog for every ``hw/`` block into ``build/verilog/``
-lint        ``verilator --lint-only -Wall`` on each generated block
-synth       Yosys synthesis of each block: cell count and longest path (JSON + Markdown)
-
-Other modules add commands through :data:`COMMAND_MODULES`: each has ``register(subparsers)``
-which adds its sub-parsers and sets ``func`` on them (``func(args) -> exit status``).
-Bad arguments exit with status 2 and a message naming the parameter.
+Every module of :mod:`scripts.cli.commands` is a command group: it defines ``register(subparsers)``, which adds
+its sub-parsers and sets ``func`` on them (``func(args) -> exit status``). The groups are found by listing that
+package, so a new group is one new module; a module that fails to import or has no ``register`` stops the CLI
+with an error naming it (never a silently missing command). Bad arguments exit with status 2 and a message
+naming the parameter.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-# Modules that add sub-commands with a ``register(subparsers)`` function.
-COMMAND_MODULES = ["scripts.rtl.flow", "scripts.cli.commands.delta", "scripts.cli.commands.dse", "scripts.cli.commands.layer", "scripts.cli.commands.bcnn",
-                   "scripts.cli.commands.dima", "scripts.cli.commands.aimc", "scripts.cli.commands.pim", "scripts.cli.commands.scale"]
+__all__ = ["CliError", "command_modules", "build_parser", "main"]
 
 
 class CliError(ValueError):
     """A bad command-line value; printed without a traceback, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mram-accel", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+def command_modules(package: str = "scripts.cli.commands") -> list:
+    """The imported command-group modules of ``package``, in name order.
 
-    rep = sub.add_parser("report", help="run all experiments and write report/index.md")
-    rep.add_argument("--out", default="report", help="report folder (default: report)")
-    rep.add_argument("--only", nargs="*", metavar="KEY", help="run only these experiments")
-    rep.add_argument("--quick", action="store_true", help="reduced sweeps (for tests)")
-    rep.add_argument("--seed", type=int, default=2026, help="base random seed (default 2026)")
-    rep.add_argument("--no-progress", action="store_true", help="no progress bars")
-    rep.set_defaults(func=lambda a: importlib.import_module("scripts.report.runner").main(a))
-
-    for name in COMMAND_MODULES:
+    Raises
+    ------
+    ImportError
+        Naming the module, when one fails to import or lacks ``register``.
+    """
+    pkg = importlib.import_module(package)
+    modules = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        name = f"{package}.{info.name}"
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
-            raise
+        except Exception as e:
+            raise ImportError(f"command module {name} failed to import: {type(e).__name__}: {e}") from e
+        if not callable(getattr(module, "register", None)):
+            raise ImportError(f"command module {name} has no register(subparsers) function")
+        modules.append(module)
+    return modules
+
+
+def build_parser(package: str = "scripts.cli.commands") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mram-accel", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for module in command_modules(package):
         module.register(sub)
     return parser
 

@@ -1,5 +1,5 @@
-"""Shared value parsers for command-line options (times with units, probabilities, temperatures, fractions) and the
-``.npy`` file handling of the array commands (:func:`load_npy`, :func:`out_npy_path`, :func:`save_npy`).
+"""Value parsers for command-line options (times with units, probabilities, temperatures, fractions, frequencies)
+and the range check of the plain ``argparse`` programs (benchmarks, training).
 
 Each parser takes the option text and the option's name and returns an SI float, or raises
 :class:`ValueError` naming the option and the allowed values (``scripts.cli.main`` turns that into
@@ -11,16 +11,12 @@ Each parser takes the option text and the option's name and returns an SI float,
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
-from pathlib import Path
 
 from model.checks import describe_range, parse_real
 
 __all__ = ["DURATION_UNITS_S", "parse_duration", "parse_probability", "parse_temperature", "parse_fraction",
-           "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration", "check_ranges", "load_npy", "out_npy_path",
-           "save_npy", "atomic_write", "save_weights", "best_time"]
+           "FREQUENCY_UNITS_HZ", "parse_frequency", "format_duration", "check_ranges"]
 
 #: Accepted time units and their length in seconds (year = Julian year, 365.25 days).
 DURATION_UNITS_S = {
@@ -117,90 +113,3 @@ def check_ranges(parser, args, ranges: dict) -> None:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
-
-
-def load_npy(path: str, option: str):
-    """The array in the ``.npy`` file ``path`` (no pickles); ValueError naming ``option`` and the file when it is
-    missing, unreadable or not a ``.npy`` array (an ``.npz`` archive, a text file)."""
-    import numpy as np
-
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except FileNotFoundError:
-        raise ValueError(f"{option}: no such file {path!r}") from None
-    except OSError as e:
-        raise ValueError(f"{option}: cannot read {path!r} ({e.strerror or e})") from None
-    if magic != b"\x93NUMPY":
-        raise ValueError(f"{option}: cannot read {path!r} as a .npy array (no NumPy .npy header)")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"{option}: cannot read {path!r} as a .npy array ({e})") from None
-
-
-def out_npy_path(text: str, option: str = "--out") -> Path:
-    """The output path of ``option``: it must end in ``.npy`` and its folder must exist (checked before any work)."""
-    out = Path(text)
-    if out.suffix != ".npy":
-        raise ValueError(f"{option}: the output file must end in .npy, got {text!r}")
-    if not out.parent.is_dir():
-        raise ValueError(f"{option}: folder {str(out.parent)!r} does not exist")
-    return out
-
-
-def atomic_write(path: Path | str, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder (created ``mode``, not mkstemp's
-    0600: outputs may be committed), then a rename; a failure leaves nothing half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_npy(out: Path, array) -> None:
-    """Write ``array`` to ``out`` as ``.npy``, atomically (:func:`atomic_write`)."""
-    import io
-
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.save(buf, array)
-    atomic_write(out, buf.getvalue())
-
-
-def save_weights(arrays: dict, meta: dict, out: Path | str) -> None:
-    """Committed weights: ``out`` (npz, compressed, ``meta`` included as the string array ``metadata``) and the
-    same name with suffix ``.json`` (``meta``), each written atomically. ValueError unless ``out`` ends in .npz."""
-    import io
-    import json
-
-    import numpy as np
-
-    out = Path(out)
-    if out.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {str(out)!r}")
-    text = json.dumps(meta, indent=2) + "\n"
-    buf = io.BytesIO()
-    np.savez_compressed(buf, metadata=np.array(text), **arrays)
-    atomic_write(out, buf.getvalue())
-    atomic_write(out.with_suffix(".json"), text.encode())
-
-
-def best_time(fn, repeat: int):
-    """``(seconds, result)``: the best wall time of ``repeat`` calls of ``fn()`` and the last result (benchmarks)."""
-    import time
-
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result

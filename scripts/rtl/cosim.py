@@ -3,7 +3,7 @@
 The DUT is the block built with the configuration's ``config`` (wrapped in :class:`~scripts.sim.lanes.Lanes`
 when ``lanes`` > 1), built once under ``build/sim/<block>_<config>/``; the cocotb side is the one generic test
 module ``tb/cocotb_block.py``, which rebuilds the same :class:`~scripts.sim.block.BlockRun` from the parameters
-and runs it with :func:`scripts.sim.cocotb_backend.run_cocotb`. Used by ``tb/test_cosim.py`` and the benchmarks.
+and runs it with :func:`scripts.sim.cocotb_backend.run_agents`. Used by ``tb/test_cosim.py`` and the benchmarks.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from scripts.blocks import BLOCKS, select
-from scripts.sim.block import BlockSpec
-from scripts.sim.lanes import Lanes
-from scripts.sim.packed import PackedLanes
+from scripts.blocks import BLOCKS, dut_for, packed_dut, select
 from scripts.toolchain.cocotb_runner import run_cocotb, run_cocotb_bench
 
-__all__ = ["TEST_MODULE", "cosim_cases", "dut_for", "cosim", "run_stimulus", "packed_dut", "packed_cosim",
-           "packed_name", "packed_key"]
+__all__ = ["TEST_MODULE", "cosim_cases", "cosim", "run_stimulus", "packed_cosim", "packed_name", "packed_key"]
 
 #: The generic cocotb test module (``tb/cocotb_block.py``), imported by name inside the simulator.
 TEST_MODULE = "tb.cocotb_block"
+#: The cocotb module of the ``--rtl`` paths: a registry block on given data (``tb/cocotb_stimulus.py``).
+STIMULUS_MODULE = "tb.cocotb_stimulus"
+#: The cocotb module of packed-lane runs (``tb/cocotb_packed.py``).
+PACKED_MODULE = "tb.cocotb_packed"
 
 _KEYS = {"config", "n", "gaps", "lanes", "read_latency", "ready", "ber", "slow"}
 
@@ -31,18 +31,6 @@ _KEYS = {"config", "n", "gaps", "lanes", "read_latency", "ready", "ber", "slow"}
 def cosim_cases() -> list[tuple[str, str]]:
     """(block, configuration) pairs of every registry entry's ``cosim`` table."""
     return [(spec.name, cfg) for spec in BLOCKS.values() for cfg in spec.cosim]
-
-
-def dut_for(spec: BlockSpec, params: Mapping):
-    """The component a configuration simulates (a ``Lanes`` wrapper when ``params["lanes"]`` > 1)."""
-    config = dict(params.get("config", {}))
-    lanes = int(params.get("lanes", 1))
-    if lanes == 1:
-        return spec.build(**config)
-    if not spec.lanes:
-        raise ValueError(f"block {spec.name!r} cannot be wrapped in lanes (one result per input and a fixed "
-                         "latency are needed)")
-    return Lanes(lambda: spec.build(**config), lanes, spec.stream.shared)
 
 
 def cosim(block: str, config: str | None = None, *, params: Mapping | None = None, seed: int | None = None,
@@ -89,20 +77,10 @@ def run_stimulus(block: str, stimulus, *, config: Mapping | None = None, read_la
         with open(stim_file, "wb") as f:
             pickle.dump({"inputs": stimulus.inputs, "memories": stimulus.memories, "gaps": stimulus.gaps}, f)
         run_cocotb(config=name, component=lambda: spec.build(**config), toplevel=block,
-                   test_module="tb.cocotb_stimulus", seed=seed, quiet=True,
+                   test_module=STIMULUS_MODULE, seed=seed, quiet=True,
                    params={**params, "stimulus_file": str(stim_file), "result_file": str(result_file)})
         with open(result_file, "rb") as f:
             return pickle.load(f)
-
-
-def packed_dut(params: Mapping) -> PackedLanes:
-    """The :class:`~scripts.sim.packed.PackedLanes` of ``params["block"]`` (``config``, ``lanes``)."""
-    spec = select([params["block"]])[0]
-    if not (spec.lanes or spec.packed_stimulus):
-        raise ValueError(f"block {spec.name!r} cannot run in packed lanes (one result per input and a fixed "
-                         "latency are needed)")
-    config = dict(params.get("config", {}))
-    return PackedLanes(lambda: spec.build(**config), spec.stream, int(params["lanes"]), spec.packed_shared)
 
 
 def packed_name(block: str, lanes: int, config: Mapping | None = None) -> str:
@@ -140,7 +118,7 @@ def packed_cosim(block: str, lanes: int, job: Mapping, *, config: Mapping | None
     with tempfile.TemporaryDirectory(prefix="mram_packed_") as tmp:
         result = Path(tmp) / "result.json"
         run_cocotb(config=packed_name(block, lanes, config), component=lambda: packed_dut(params),
-                   toplevel=f"{block}_p{lanes}", test_module="tb.cocotb_packed", seed=seed, waves=waves,
+                   toplevel=f"{block}_p{lanes}", test_module=PACKED_MODULE, seed=seed, waves=waves,
                    cxx_opt=cxx_opt, quiet=True, public_top=True, params={**params, "result_file": str(result)},
                    source_key=packed_key(block, lanes, config))
         import json

@@ -15,18 +15,15 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from model import fp_golden as fp
-from scripts.sim.packed_run import Batch
+from scripts.blocks.exhaustive import PAIRS_PER_SHARD, SHARDS, mul_batches
 
 __all__ = ["SHARDS", "PAIRS_PER_SHARD", "BLOCKS", "select_shards", "parse_shards", "mul_batches", "run_shards",
            "Record", "run_exhaustive"]
 
-SHARDS = 256
-PAIRS_PER_SHARD = 1 << 24
 #: Blocks with an exhaustive run: operand construction of a shard's pairs and the golden.
 BLOCKS = ("bf16_mul", "fp32_add")
 
@@ -53,34 +50,6 @@ def select_shards(fraction: float, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(SHARDS, k, replace=False).tolist())
 
 
-def mul_batches(job: dict, spec, top) -> Iterator[Batch]:
-    """Packed-run batches of the job's shards (``job["shards"]``), ``job["batch_cycles"]`` cycles each."""
-    lanes = top.lanes
-    ftz = bool(getattr(top, "ftz", False))
-    per_batch = int(job.get("batch_cycles", 1024)) * lanes
-    if PAIRS_PER_SHARD % per_batch:
-        raise ValueError(f"batch_cycles x lanes = {per_batch} must divide {PAIRS_PER_SHARD}")
-    b_all = np.arange(1 << 16, dtype=np.uint32)
-    for shard in job["shards"]:
-        for start in range(0, PAIRS_PER_SHARD, per_batch):
-            idx = np.arange(start, start + per_batch, dtype=np.uint32)
-            a = (np.uint32(shard) << np.uint32(8)) | (idx >> np.uint32(16))
-            b = b_all[idx & np.uint32(0xFFFF)]
-            if spec.name == "bf16_mul":
-                want = fp.ref_bf16_mul(a.astype(np.uint16), b.astype(np.uint16), ftz=ftz)
-                ins = {"a": a, "b": b}
-                key = "product"
-            else:
-                a32, b32 = a << np.uint32(16), b << np.uint32(16)
-                want = fp.ref_fp32_add(a32, b32, ftz=ftz)
-                ins = {"a": a32, "b": b32}
-                key = "sum"
-            cycles = per_batch // lanes
-            yield Batch({k: v.reshape(cycles, lanes) for k, v in ins.items()}, np.ones(cycles, bool),
-                        {key: want.reshape(cycles, lanes)}, np.arange(cycles),
-                        f"(shard {shard}, pairs {start}..{start + per_batch - 1} of the shard)")
-
-
 def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: int = 256, cxx_opt: str = "-O1",
                batch_cycles: int = 1024) -> dict:
     """One task: the ``shards`` of ``block`` in one Verilator run (the build is cached per configuration, so a
@@ -88,7 +57,7 @@ def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: i
     from scripts.rtl.cosim import packed_cosim
 
     t0 = time.perf_counter()
-    job = {"generator": "scripts.rtl.exhaustive:mul_batches", "shards": list(map(int, shards)),
+    job = {"generator": "scripts.blocks.exhaustive:mul_batches", "shards": list(map(int, shards)),
            "batch_cycles": batch_cycles}
     stats = packed_cosim(block, lanes, job, config={"ftz": bool(ftz)}, cxx_opt=cxx_opt)
     if stats["results"] != len(shards) * PAIRS_PER_SHARD:

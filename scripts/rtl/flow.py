@@ -1,4 +1,4 @@
-"""The RTL flows of the CLI, driven by the block registry (:data:`scripts.blocks.BLOCKS`).
+"""The RTL flows, driven by the block registry (:data:`scripts.blocks.BLOCKS`).
 
 ``mram-accel verilog|lint|synth [BLOCK ...]`` write under ``build/``:
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 from scripts.blocks import select
 from scripts.toolchain.cache import write_if_changed
-from scripts.toolchain.paths import BUILD, REPO
-from scripts.toolchain.verilator import VERILATOR_WAIVERS, lint_verilog
+from scripts.toolchain.paths import BUILD
+from scripts.toolchain.verilator import lint_verilog
 from scripts.toolchain.verilog import cached_verilog_text
 from scripts.toolchain.yosys import synth_component
 
-__all__ = ["generate", "lint", "lint_record", "synth", "register"]
+__all__ = ["generate", "lint", "lint_record", "synth"]
 
 
 def _file_stem(spec, config):
@@ -86,47 +86,3 @@ def synth(names=None, out_dir: Path = BUILD / "synth", config: str | None = None
     lines += [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
     write_if_changed(Path(out_dir) / "summary.md", "\n".join(lines) + "\n")
     return results
-
-
-# --- CLI ------------------------------------------------------------------------------------------------
-
-def _cmd_verilog(args) -> int:
-    for name, path in generate(args.blocks, config=args.config).items():
-        print(f"{name}: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
-    return 0
-
-
-def _cmd_lint(args) -> int:
-    results = lint(args.blocks, config=args.config)
-    bad = 0
-    for name, issues in results.items():
-        print(f"{name}: {'clean' if not issues else f'{len(issues)} warning(s)'}")
-        for line in issues[:20]:
-            print(f"  {line}")
-        if len(issues) > 20:
-            print(f"  ... and {len(issues) - 20} more")
-        bad += bool(issues)
-    print("waived (Yosys-written Verilog): " + ", ".join(VERILATOR_WAIVERS))
-    return 1 if bad else 0
-
-
-def _cmd_synth(args) -> int:
-    results = synth(args.blocks, config=args.config)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print((BUILD / "synth" / "summary.md").read_text(), end="")
-    return 0
-
-
-def register(sub) -> None:
-    for name, func, text in [("verilog", _cmd_verilog, "generate Verilog into build/verilog/"),
-                             ("lint", _cmd_lint, "verilator --lint-only -Wall with the named waivers"),
-                             ("synth", _cmd_synth, "Yosys synthesis: cells and longest path")]:
-        p = sub.add_parser(name, help=text)
-        p.add_argument("blocks", nargs="*", metavar="BLOCK", help="blocks (default: all in scripts/blocks/__init__.py)")
-        p.add_argument("--config", metavar="NAME",
-                       help="a named configuration of the blocks (e.g. 'paper' for pe_array: 42 x 14 PEs)")
-        if name == "synth":
-            p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
-        p.set_defaults(func=func)

@@ -3,7 +3,7 @@
 * :mod:`scripts.sim.contract`: port groups, agents, scoreboard and the one cycle loop (the cycle convention).
 * :mod:`scripts.sim.block`: registry entries (:class:`BlockSpec`) and one checked run of a block (:class:`BlockRun`).
 * :mod:`scripts.sim.amaranth_backend`: :func:`run_amaranth`, :func:`simulate_stream`.
-* :mod:`scripts.sim.cocotb_backend`: :func:`~scripts.sim.cocotb_backend.run_cocotb` (imported inside cocotb only).
+* :mod:`scripts.sim.cocotb_backend`: :func:`~scripts.sim.cocotb_backend.run_agents` (imported inside cocotb only).
 * :mod:`scripts.sim.lanes`: several copies of a block side by side for throughput.
 """
 

@@ -1,6 +1,6 @@
 """cocotb backend of the simulation contract (:mod:`scripts.sim.contract`); imported inside the simulator.
 
-:func:`run_cocotb` runs the same agents as :func:`scripts.sim.amaranth_backend.run_amaranth`: inputs are written
+:func:`run_agents` runs the same agents as :func:`scripts.sim.amaranth_backend.run_amaranth`: inputs are written
 after an edge (for the next cycle), outputs are read at ``RisingEdge`` (cocotb shows the values from before the
 edge, i.e. during the cycle that just ended). Amaranth's Verilog names the clock ``clk`` and the reset ``rst``.
 """
@@ -18,13 +18,13 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from scripts.sim.contract import Agent, cycle_loop
 
-__all__ = ["run_cocotb", "CocotbIO", "start", "dut_params", "np_rng", "write_bench_result"]
+__all__ = ["run_agents", "CocotbIO", "start", "dut_params", "np_rng", "write_bench_result"]
 
 CLOCK_PERIOD_NS = 10
 
 
 def dut_params() -> dict:
-    """The configuration that :func:`scripts.toolchain.cocotb_runner.run_cocotb` passed as ``$DUT_PARAMS``."""
+    """The configuration that :func:`scripts.toolchain.cocotb_runner.run_agents` passed as ``$DUT_PARAMS``."""
     return json.loads(os.environ.get("DUT_PARAMS", "{}"))
 
 
@@ -44,7 +44,7 @@ def write_bench_result(stats: dict) -> None:
 
 
 async def start(dut, reset_cycles: int = 2) -> None:
-    """Start the clock and pulse reset; cycle 0 of :func:`run_cocotb` is the cycle after this returns."""
+    """Start the clock and pulse reset; cycle 0 of :func:`run_agents` is the cycle after this returns."""
     cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
     dut.rst.value = 1
     await ClockCycles(dut.clk, reset_cycles)
@@ -81,7 +81,7 @@ class CocotbIO:
         return self._widths[name]
 
 
-async def run_cocotb(dut, agents: Sequence[Agent], *, max_cycles: int = 1_000_000) -> int:
+async def run_agents(dut, agents: Sequence[Agent], *, max_cycles: int = 1_000_000) -> int:
     """Run ``agents`` against the cocotb ``dut`` (after :func:`start`) until all are done; return the cycles."""
     io = CocotbIO(dut)
     edge = RisingEdge(dut.clk)

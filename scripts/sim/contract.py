@@ -1,7 +1,7 @@
 """The simulation contract: port groups, agents (driver, monitor, memory responder), scoreboard, cycle loop.
 
 One contract, two simulators. A testbench is a list of **agents**, plain Python objects that the cycle loop of
-a backend (:func:`scripts.sim.amaranth_backend.run_amaranth` or :func:`scripts.sim.cocotb_backend.run_cocotb`)
+a backend (:func:`scripts.sim.amaranth_backend.run_amaranth` or :func:`scripts.sim.cocotb_backend.run_agents`)
 calls once per clock cycle; the agents never see which simulator runs them.
 
 Cycle convention (both backends)

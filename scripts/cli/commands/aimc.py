@@ -22,7 +22,7 @@ import numpy as np
 
 from model.checks import parse_real
 from model.aimc.irdrop import Crossbar, check_conductances, check_voltages
-from scripts.common.options import load_npy, out_npy_path, save_npy
+from scripts.common.files import load_npy, out_npy_path, save_npy
 
 __all__ = ["register", "load_float64"]
 

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from model.checks import parse_int, parse_real
-from scripts.common.options import load_npy, out_npy_path, save_npy
+from scripts.common.files import load_npy, out_npy_path, save_npy
 
 __all__ = ["register", "load_pm1"]
 

@@ -24,11 +24,12 @@ import sys
 import numpy as np
 
 from model.checks import parse_int, parse_real
-from model.dima.array import (DIMAParams, acc_width_for, check_inputs, check_weights, dima_codes, input_range,
-                        lossless_adc_bits, post_stream, recombine, to_signed, weight_range)
-from scripts.common.options import load_npy, out_npy_path, parse_fraction, save_npy
+from model.dima.array import (DIMAParams, check_inputs, check_weights, dima_codes, input_range, lossless_adc_bits,
+                              recombine, weight_range)
+from scripts.common.options import parse_fraction
+from scripts.common.files import load_npy, out_npy_path, save_npy
 
-__all__ = ["register", "run_matvec", "rtl_post"]
+__all__ = ["register", "run_matvec"]
 
 
 def _load(path: str, option: str) -> np.ndarray:
@@ -36,22 +37,6 @@ def _load(path: str, option: str) -> np.ndarray:
     if a.dtype.kind not in "iu":
         raise ValueError(f"{option}: {path} must hold integers, got dtype {a.dtype}")
     return a
-
-
-def rtl_post(codes: np.ndarray, b_w: int, b_a: int, slice_bits: int, seed: int = 0) -> tuple[np.ndarray, dict]:
-    """The codes ``(batch, M, B_a, B_w)`` through the post-processing RTL under Verilator (bias, shift, relu 0;
-    ``acc_width = b_out`` = :func:`model.dima.array.acc_width_for`): the accumulated values (batch, M) and the run's
-    record (cycles, configuration)."""
-    from scripts.rtl.cosim import run_stimulus
-    from scripts.sim.block import Stimulus
-
-    width = acc_width_for(b_w, b_a, slice_bits)
-    config = {"b_w": b_w, "slice_bits": slice_bits, "acc_width": width, "b_out": width}
-    inputs = post_stream(codes, slice_bits, acc_width=width)
-    res = run_stimulus("dima_post", Stimulus(inputs), config=config, seed=seed)
-    out = to_signed(np.array(res["outputs"]["out"], dtype=object).astype(np.int64), width)
-    return out.reshape(codes.shape[:2]), {"config": config, "cycles": int(res["cycles"]),
-                                          "planes": int(len(inputs["first"]))}
 
 
 def run_matvec(args) -> int:
@@ -92,6 +77,7 @@ def run_matvec(args) -> int:
         print(f"mram-accel dima: {mvm.codes.shape[0] * mvm.codes.shape[1] * b_a} input-bit planes through the "
               "post-processing RTL under Verilator (the first build of a configuration takes about 30 s)",
               file=sys.stderr, flush=True)
+        from scripts.rtl.dima import rtl_post
         acc, rec = rtl_post(mvm.codes, b_w, b_a, mvm.adc_bits, seed=seed)
         y_rtl = mvm.lsb * acc
         differ = int(np.count_nonzero(y_rtl != y))

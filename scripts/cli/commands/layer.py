@@ -30,7 +30,7 @@ __all__ = ["register", "load_bf16", "array_pes"]
 def load_bf16(path: str, option: str, round_: bool) -> np.ndarray:
     """bfloat16 bit patterns (uint16) of the numeric array in ``path``; ValueError naming the file and the first
     value that is not exactly a bfloat16 (unless ``round_``: round to nearest-even)."""
-    from scripts.common.options import load_npy
+    from scripts.common.files import load_npy
 
     a = load_npy(path, option)
     if a.dtype.kind not in "fiu":
@@ -70,7 +70,8 @@ def array_pes(spec: str) -> tuple[int, int]:
 def _run(args) -> int:
     from model.stt_ai import pe_array as pa
     from model.stt_ai.glb import ber_from_device
-    from scripts.common.options import out_npy_path, parse_duration, save_npy
+    from scripts.common.options import parse_duration
+    from scripts.common.files import out_npy_path, save_npy
     from scripts.rtl.layer import run_layer
 
     rows, cols = array_pes(args.array)
