@@ -3,7 +3,7 @@
 import pytest
 
 from scripts.report.runner import load_experiments, run_report
-from scripts.report.lib import Comparison, Section, Table, experiment
+from scripts.report.lib import Comparison, Section, Table, experiment, scorecard
 
 
 def test_comparison_ratio_and_row():
@@ -13,6 +13,21 @@ def test_comparison_ratio_and_row():
     assert Comparison("x", paper=None, ours=3).ratio is None
     assert Comparison("x", paper=0, ours=3).ratio is None
     assert Comparison("x", paper="yes", ours="yes").ratio is None
+
+
+def test_scorecard_lists_headline_rows_only():
+    a = Section(source="", comparisons=[
+        Comparison("energy, variant X", paper=4.5, ours=4.0, unit="x", note="n", headline="DIMA energy saving",
+                   status="reproduced with variant X"),
+        Comparison("energy, variant Y", paper=4.5, ours=0.9, unit="x", note="16 conversions per output")])
+    b = Section(source="", comparisons=[Comparison("area", paper=2, ours=4, headline="area",
+                                                   status="differs: no standard-cell library")])
+    lines = scorecard([("DIMA", "dima", a), ("PIM", "pim", b)]).splitlines()
+    assert lines[2] == "| DIMA energy saving | 4.5 x | 4 x | 0.889 | reproduced with variant X | [DIMA](#dima) |"
+    assert lines[3] == "| area | 2 | 4 | 2 | differs: no standard-cell library | [PIM](#pim) |"
+    assert len(lines) == 4
+    with pytest.raises(ValueError, match="headline row needs status"):
+        Comparison("x", paper=1, ours=2, headline="claim", status="roughly")
 
 
 def test_table_rejects_ragged_rows():
@@ -40,6 +55,7 @@ def test_quick_report_has_every_experiment(tmp_path):
     for exp in registry.values():
         assert f"## {exp.title}" in text
     assert "| quantity | paper | ours | ratio (ours/paper) | note |" in text
+    assert text.index("## Scorecard") < text.index(f"## {min(registry.values(), key=lambda e: e.order).title}")
     for line in text.splitlines():  # every linked figure exists
         if line.startswith("!["):
             assert (tmp_path / line.split("](")[1].rstrip(")")).is_file(), line

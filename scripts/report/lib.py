@@ -65,6 +65,12 @@ class Comparison:
         Unit of both values.
     note : str
         Why they differ, or how ours was obtained. Required whenever the ratio is not 1.
+    headline : str
+        When set, the paper's headline claim this row answers (one short phrase): the row also appears in the
+        scorecard that opens the report, beside every other paper's headline claims. Give it to the row of the
+        variant closest to the paper's own scheme.
+    status : str
+        With ``headline``: ``"reproduced"``, ``"reproduced with <named variant>"`` or ``"differs: <cause>"``.
     """
 
     quantity: str
@@ -72,6 +78,14 @@ class Comparison:
     ours: object
     unit: str = ""
     note: str = ""
+    headline: str = ""
+    status: str = ""
+
+    def __post_init__(self):
+        if self.headline and not (self.status == "reproduced" or self.status.startswith(("reproduced with ",
+                                                                                          "differs: "))):
+            raise ValueError(f"{self.quantity}: a headline row needs status 'reproduced', 'reproduced with "
+                             f"<variant>' or 'differs: <cause>', got {self.status!r}")
 
     @property
     def ratio(self) -> float | None:
@@ -87,6 +101,20 @@ class Comparison:
         ours = format_value(self.ours)
         return [self.quantity, paper + (unit if self.paper is not None else ""), ours + unit,
                 format_value(self.ratio, 3), self.note]
+
+
+def scorecard(sections: Sequence[tuple[str, str, "Section"]]) -> str:
+    """The table that opens the report: every headline row (:attr:`Comparison.headline`) of every section, as
+    ``claim | paper | ours | ratio | status | section``; ``sections`` holds (title, anchor, section)."""
+    lines = ["| claim | paper | ours (variant closest to the paper's scheme) | ratio | status | section |",
+             "|---|---|---|---|---|---|"]
+    for title, anchor, section in sections:
+        for c in section.comparisons:
+            if c.headline:
+                _, paper, ours, ratio, _ = c.row()
+                cells = [c.headline, paper, ours, ratio, c.status, f"[{title}](#{anchor})"]
+                lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

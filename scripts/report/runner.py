@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from scripts.report import experiments as _experiments_pkg
-from scripts.report.lib import EXPERIMENTS, Context
+from scripts.report.lib import EXPERIMENTS, Context, scorecard
 
 __all__ = ["load_experiments", "run_report"]
 
@@ -47,7 +47,7 @@ def run_report(report_dir: Path | str = "report", only: list[str] | None = None,
     report_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(report_dir=report_dir, quick=quick, seed=seed, show_progress=show_progress)
 
-    parts, failed, timings = [], [], []
+    parts, failed, timings, done = [], [], [], []
     iterator = selected
     if show_progress:
         from tqdm import tqdm
@@ -59,6 +59,7 @@ def run_report(report_dir: Path | str = "report", only: list[str] | None = None,
         try:
             section = exp.func(ctx)
             parts.append(section.markdown(exp.title, report_dir))
+            done.append((exp.title, _anchor(exp.title), section))
         except Exception:  # shown in the report, and the command exits non-zero
             failed.append(exp.key)
             parts.append(f"## {exp.title}\n\n**FAILED**\n\n```\n{traceback.format_exc()}```\n")
@@ -72,6 +73,10 @@ def run_report(report_dir: Path | str = "report", only: list[str] | None = None,
         "Each section compares a paper's claim with our number: **ratio = ours / paper**; "
         "the note says why they differ where they do.", "",
         "Contents: " + ", ".join(f"[{e.title}](#{_anchor(e.title)})" for e in selected), "",
+        "## Scorecard", "",
+        "Every paper's headline claims, one row each, with the variant of ours closest to the paper's own scheme; "
+        "the linked section shows the other variants and why each differs.", "",
+        scorecard(done), "",
     ]
     footer = ["## Run times", "", "| experiment | seconds |", "|---|---|"]
     footer += [f"| {k} | {t:.1f} |" for k, t in timings]
