@@ -9,6 +9,9 @@ Network (float32 arithmetic throughout)::
     conv2 3x3, 8->16, pad 1 -> ReLU -> maxpool 2     (4x4 -> 2x2)
     flatten (C, H, W order, 64) -> fc1 64->32 -> ReLU -> fc2 32->10 logits
 
+Convolutions and pooling are :mod:`model.nn`'s (NCHW, im2col); data, test set and image check
+:mod:`model.digits`'s.
+
 Weight storage formats (:meth:`DigitsCNN.quantized`):
 
 ``"float32"``
@@ -39,6 +42,10 @@ from pathlib import Path
 import ml_dtypes
 import numpy as np
 
+from model import digits
+from model.digits import check_images
+from model.nn import conv2d, max_pool
+
 __all__ = ["DigitsCNN", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "load_test_set", "float32_error_bound",
            "WEIGHT_FORMATS"]
 
@@ -53,7 +60,7 @@ LAYERS = (
 )
 PARAM_NAMES = tuple(f"{name}.{kind}" for name, _, _ in LAYERS for kind in ("weight", "bias"))
 WEIGHT_FORMATS = ("float32", "bf16", "int8")
-INPUT_SHAPE = (1, 8, 8)
+INPUT_SHAPE = digits.IMAGE_SHAPE
 
 _U32 = 2.0 ** -24  # unit roundoff of float32 (round to nearest)
 
@@ -64,35 +71,6 @@ def _expected_shapes() -> dict[str, tuple[int, ...]]:
         out[f"{name}.weight"] = wshape
         out[f"{name}.bias"] = (wshape[0],)
     return out
-
-
-def check_images(x) -> np.ndarray:
-    """Digits images ``(N, 1, 8, 8)`` float32 from ``(N, 1, 8, 8)`` or ``(N, 8, 8)`` real numbers; ValueError
-    naming the shape or dtype otherwise (shared by the networks of :mod:`model.bcnn.net`)."""
-    x = np.asarray(x)
-    if x.ndim == 3 and x.shape[1:] == (8, 8):
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1:] != INPUT_SHAPE:
-        raise ValueError(f"x must have shape (N, 1, 8, 8) or (N, 8, 8) (load_digits().images / 16), "
-                         f"got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
-    return x.astype(np.float32, copy=False)
-
-
-def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 convolution, stride 1, zero padding 1 (torch ``Conv2d`` cross-correlation), via im2col."""
-    n, c, h, wd = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # (N, C, H, W, 3, 3)
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * wd, c * 9)
-    y = cols @ w.reshape(w.shape[0], c * 9).T + b
-    return y.reshape(n, h, wd, w.shape[0]).transpose(0, 3, 1, 2)
-
-
-def _maxpool2(x: np.ndarray) -> np.ndarray:
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
 
 
 @dataclass(frozen=True)
@@ -199,8 +177,8 @@ class DigitsCNN:
         p = self.params
         a = check_images(x)
         with np.errstate(all="ignore"):  # corrupted weights may overflow; NaN handled in predict()
-            a = _maxpool2(np.maximum(_conv3x3(a, p["conv1.weight"], p["conv1.bias"]), 0))
-            a = _maxpool2(np.maximum(_conv3x3(a, p["conv2.weight"], p["conv2.bias"]), 0))
+            a = max_pool(np.maximum(conv2d(a, p["conv1.weight"], p["conv1.bias"], pad=1), 0))
+            a = max_pool(np.maximum(conv2d(a, p["conv2.weight"], p["conv2.bias"], pad=1), 0))
             a = a.reshape(a.shape[0], -1)
             a = np.maximum(a @ p["fc1.weight"].T + p["fc1.bias"], 0)
             return (a @ p["fc2.weight"].T + p["fc2.bias"]).astype(np.float32, copy=False)
@@ -221,15 +199,9 @@ class DigitsCNN:
 
 
 def load_test_set(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out test images (N, 1, 8, 8) float32 and labels, using the indices stored in the npz."""
-    from sklearn.datasets import load_digits
-
-    path = Path(path) if path is not None else DEFAULT_WEIGHTS
-    with np.load(path, allow_pickle=False) as z:
-        idx = z["test_indices"]
-    d = load_digits()
-    x = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)[idx]
-    return x, d.target[idx].astype(np.int64)
+    """The held-out test images (N, 1, 8, 8) float32 and labels (int64), by the indices stored in the npz (default:
+    the committed weights): :func:`model.digits.load_test_set`."""
+    return digits.load_test_set(Path(path) if path is not None else DEFAULT_WEIGHTS)
 
 
 def float32_error_bound(model: DigitsCNN, x) -> np.ndarray:
@@ -264,9 +236,9 @@ def float32_error_bound(model: DigitsCNN, x) -> np.ndarray:
         mag = np.abs(a) + 2 * e
         if conv:
             n = w.shape[1] * 9 + 1
-            prop = _conv3x3(e, absw, np.zeros_like(b))
-            rnd = _conv3x3(mag, absw, absb)
-            val = _conv3x3(a, w, b)
+            prop = conv2d(e, absw, np.zeros_like(b), pad=1)
+            rnd = conv2d(mag, absw, absb, pad=1)
+            val = conv2d(a, w, b, pad=1)
         else:
             n = w.shape[1] + 1
             prop = e @ absw.T
@@ -275,9 +247,9 @@ def float32_error_bound(model: DigitsCNN, x) -> np.ndarray:
         return val, prop + gamma(n) * rnd
 
     a, e = affine(a, e, p["conv1.weight"], p["conv1.bias"], True)
-    a, e = _maxpool2(np.maximum(a, 0)), _maxpool2(e)
+    a, e = max_pool(np.maximum(a, 0)), max_pool(e)
     a, e = affine(a, e, p["conv2.weight"], p["conv2.bias"], True)
-    a, e = _maxpool2(np.maximum(a, 0)), _maxpool2(e)
+    a, e = max_pool(np.maximum(a, 0)), max_pool(e)
     a, e = a.reshape(len(a), -1), e.reshape(len(e), -1)
     a, e = affine(a, e, p["fc1.weight"], p["fc1.bias"], False)
     a = np.maximum(a, 0)

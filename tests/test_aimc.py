@@ -18,7 +18,7 @@ from model.aimc import devices as aimc
 from model.aimc.devices import (GaussianStates, RadiusModel, crossbar_conductances, diameter_for_resistance,
                         effective_weight, max_conductance_spread, max_cv_p, monte_carlo_sigmas, pair_conductances,
                         radius_model_cv, resistance_from_ra, sample_weights, sigma_radius_for_cv, weight_sigmas)
-from model.aimc.net import (DEFAULT_WEIGHTS, LAYERS, CrossbarNetwork, _col2im, _im2col,
+from model.aimc.net import (DEFAULT_WEIGHTS, LAYERS, CrossbarNetwork, _patches, _patches_adjoint,
                             load_models, load_test_set, loss_and_grads, noise_errors, ternarize, train)
 from model.aimc.irdrop import solve_dense
 
@@ -144,22 +144,22 @@ def _small_net(rng, scale=0.3):
 
 
 def test_im2col_is_a_3x3_convolution(rng):
-    x = rng.normal(size=(2, 4, 5, 3))
-    w = rng.normal(size=(3, 3, 3, 4))                      # (ky, kx, c_in, c_out)
-    got = (_im2col(x) @ w.reshape(27, 4)).reshape(2, 4, 5, 4)
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    x = rng.normal(size=(2, 3, 4, 5))                      # NCHW
+    w = rng.normal(size=(3, 3, 3, 4))                      # (ky, kx, c_in, c_out): the crossbar row order
+    got = (_patches(x) @ w.reshape(27, 4)).reshape(2, 4, 5, 4)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     ref = np.zeros_like(got)
     for i in range(4):
         for j in range(5):
-            ref[:, i, j] = np.einsum("nabc,abco->no", xp[:, i:i + 3, j:j + 3], w)
+            ref[:, i, j] = np.einsum("ncab,abco->no", xp[:, :, i:i + 3, j:j + 3], w)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
     d = rng.normal(size=(2 * 4 * 5, 27))                   # col2im is the adjoint: <im2col x, d> = <x, col2im d>
-    assert np.sum(_im2col(x) * d) == pytest.approx(np.sum(x * _col2im(d, x.shape)), rel=1e-12)
+    assert np.sum(_patches(x) * d) == pytest.approx(np.sum(x * _patches_adjoint(d, x.shape)), rel=1e-12)
 
 
 def test_gradients_against_finite_differences(rng):
     w, b = _small_net(rng)
-    x = rng.uniform(0, 1, (6, 8, 8, 1))
+    x = rng.uniform(0, 1, (6, 1, 8, 8))
     y = rng.integers(0, 10, 6)
     _, gw, gb = loss_and_grads(x, y, w, b)
     h = 1e-6

@@ -77,12 +77,12 @@ def test_numpy_reproduces_torch(stored, model, test_set, fmt, suffix):
 def test_error_bound_holds_against_float64_and_is_not_vacuous(model, test_set):
     """float64 is ~exact at this scale (its own error ~1e-16 relative): float32 must be within E of it."""
     x, _ = test_set
-    from model import digits_cnn as dc
+    from model.nn import conv2d, max_pool
 
     a = x.astype(np.float64)
     p = {k: v.astype(np.float64) for k, v in model.params.items()}
-    a = dc._maxpool2(np.maximum(dc._conv3x3(a, p["conv1.weight"], p["conv1.bias"]), 0))
-    a = dc._maxpool2(np.maximum(dc._conv3x3(a, p["conv2.weight"], p["conv2.bias"]), 0)).reshape(len(a), -1)
+    a = max_pool(np.maximum(conv2d(a, p["conv1.weight"], p["conv1.bias"], pad=1), 0))
+    a = max_pool(np.maximum(conv2d(a, p["conv2.weight"], p["conv2.bias"], pad=1), 0)).reshape(len(a), -1)
     a = np.maximum(a @ p["fc1.weight"].T + p["fc1.bias"], 0)
     ref = a @ p["fc2.weight"].T + p["fc2.bias"]
     bound = float32_error_bound(model, x)

@@ -10,8 +10,9 @@ from model.dima.array import (DIMAParams, adc_lsb, check_inputs, check_weights, 
                         lossless_adc_bits, post_stream, recombine, ref_dima_post, to_signed)
 from model.dima.energy import (EnergyParams, PARAM_INFO, digital_cost, dima_cost, ratios, sensitivity,
                                solve_for_ratio)
-from model.dima.net import (QuantNet, accuracy_sweep, analog_mvm, exact_mvm, im2col3x3, quantize_images,
-                            requantize, sigma_at_drop)
+from model.dima.net import (QuantNet, accuracy_sweep, analog_mvm, exact_mvm, quantize_images, requantize,
+                            sigma_at_drop)
+from model.nn import im2col
 
 
 def _random(rng, m, n, b_w, b_a, batch):
@@ -214,7 +215,7 @@ def test_helpers():
     with pytest.raises(ValueError, match=r"pixels must be in \[0, 16\]"):
         quantize_images(np.array([17]), 4)
     a = np.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
-    cols = im2col3x3(a)
+    cols = im2col(a, 3, 3, 1, 1)
     assert cols.shape == (32, 27) and cols[5, 13] == a[0, 1, 1, 1] and cols[0, 0] == 0   # centre tap, padding
     assert sigma_at_drop([0, 0.1, 0.2], [0, 0.2, 0.8], 0.5) == pytest.approx(0.15)
     assert sigma_at_drop([0, 0.1], [0, 0.1], 0.5) == 0.1 and sigma_at_drop([0.1, 0.2], [1, 2], 0.5) is None

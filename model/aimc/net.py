@@ -4,7 +4,7 @@ Paper: sot-mram-aimc-doevenspeck-imec.txt. CNN 1 (Fig. 13 (a)) is "inspired by L
 its exact layers are only drawn. Ours keeps LeNet-5's layer sequence, scaled to scikit-learn's 8x8 digits
 (:func:`sklearn.datasets.load_digits`, no download)::
 
-    x (N, 8, 8, 1) = pixels / 16
+    x (N, 1, 8, 8) = pixels / 16
     conv1 3x3, 1->6, pad 1 -> ReLU -> maxpool 2         (8x8 -> 4x4)      crossbar   9 x  12 devices
     conv2 3x3, 6->16, pad 1 -> ReLU -> maxpool 2        (4x4 -> 2x2)      crossbar  54 x  32
     flatten (H, W, C order, 64) -> fc1 64->120 -> ReLU                    crossbar  64 x 240
@@ -12,7 +12,16 @@ its exact layers are only drawn. Ours keeps LeNet-5's layer sequence, scaled to 
     fc3 84->10 logits                                                     crossbar  84 x  20
 
 Every weight matrix is stored as ``(fan_in, fan_out)``, the crossbar orientation: rows are activation lines,
-columns summation lines (a conv layer is an im2col MVM with rows in (ky, kx, c_in) order).
+columns summation lines. Feature maps are NCHW and convolutions use :func:`model.nn.im2col` (3x3, pad 1), whose
+columns are in (c_in, ky, kx) order; but the row order of a crossbar is physical (the IR drop of a device depends on
+its row, :mod:`model.aimc.irdrop`) and the weight variation is drawn per weight in stored order
+(:meth:`TernaryCNN.weights`), so the committed matrices keep the order they were trained in:
+
+* conv layers: row ``(ky * 3 + kx) * C_in + c`` holds input channel ``c`` at kernel tap ``(ky, kx)``, i.e. (ky, kx,
+  c_in) order. :func:`crossbar_row_order` is this order as an explicit permutation of :func:`model.nn.im2col`'s
+  columns; :func:`_patches` applies it, :func:`_patches_adjoint` (its adjoint, for the gradient) undoes it.
+* fc1: its 64 rows take the pooled 2x2x16 map in (H, W, C) order (:func:`model.nn.to_rows` of the map, one row
+  per image).
 
 Ternary weights and variation-aware training (Fig. 12)
 ------------------------------------------------------
@@ -52,15 +61,18 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from model import digits
 from model.aimc.devices import TMR, crossbar_conductances
-from model.checks import check_int, check_real
 from model.aimc.irdrop import Crossbar
+from model.checks import check_int, check_real
+from model.digits import check_images
+from model.nn import col2im, from_rows, im2col, max_pool, max_pool_backward, to_rows
 
 __all__ = ["LAYERS", "SHAPES", "DEFAULT_WEIGHTS", "V_READ", "ternarize", "TernaryCNN", "load_split", "train",
            "loss_and_grads", "forward", "CrossbarNetwork", "noise_errors", "ir_drop_errors", "load_models",
            "load_test_set", "knee_r_on", "array_loss", "layer_losses",
            "equal_loss_r_on", "VariationGrid", "variation_grid", "pack_ternary",
-           "unpack_ternary", "models_npz"]
+           "unpack_ternary", "models_npz", "crossbar_row_order"]
 
 #: (name, kind, fan_in, fan_out)
 LAYERS = (("conv1", "conv", 9, 6), ("conv2", "conv", 54, 16), ("fc1", "fc", 64, 120), ("fc2", "fc", 120, 84),
@@ -85,49 +97,51 @@ def _one_blas_thread(func):
 
 
 # ---------------------------------------------------------------------------------------------------- layers
-def _im2col(x: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) -> (N H W, 9 C) patches of a 3x3, pad-1 convolution, (ky, kx, c) order."""
-    n, h, w, c = x.shape
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))     # (N, H, W, C, 3, 3)
-    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)
+@functools.lru_cache(maxsize=None)
+def crossbar_row_order(c: int) -> np.ndarray:
+    """The crossbar row order of a 3x3 conv layer with ``c`` input channels, as a permutation of im2col's columns.
+
+    Parameters
+    ----------
+    c : int
+        Input channels, ``>= 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ``(9 c,)``, read-only: ``perm[(ky * 3 + kx) * c + ci] = ci * 9 + ky * 3 + kx``, so that crossbar row
+        ``r`` (the stored (ky, kx, c_in) order, module docstring) receives column ``perm[r]`` of
+        ``model.nn.im2col(x, 3, 3, 1, 1)`` (whose column ``ci * 9 + ky * 3 + kx`` holds channel ``ci`` at tap
+        ``(ky, kx)``). ``numpy.argsort(perm)`` is the inverse.
+    """
+    c = check_int("c", c, min=1, type_error=False)
+    perm = np.arange(9 * c, dtype=np.int64).reshape(c, 9).T.ravel()
+    perm.flags.writeable = False
+    return perm
 
 
-def _col2im(dcols: np.ndarray, shape) -> np.ndarray:
-    """Adjoint of :func:`_im2col`: scatter-add patch gradients back to (N, H, W, C)."""
-    n, h, w, c = shape
-    d = dcols.reshape(n, h, w, 3, 3, c)
-    dxp = np.zeros((n, h + 2, w + 2, c))
-    for ky in range(3):
-        for kx in range(3):
-            dxp[:, ky:ky + h, kx:kx + w, :] += d[:, :, :, ky, kx, :]
-    return dxp[:, 1:-1, 1:-1, :]
+@functools.lru_cache(maxsize=None)
+def _inverse_row_order(c: int) -> np.ndarray:
+    inv = np.argsort(crossbar_row_order(c))
+    inv.flags.writeable = False
+    return inv
 
 
-def _pool(x: np.ndarray) -> np.ndarray:
-    """2x2 max pooling, stride 2, of (N, H, W, C)."""
-    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2]), np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]))
+def _patches(x: np.ndarray) -> np.ndarray:
+    """NCHW ``(N, C, H, W)`` -> ``(N H W, 9 C)``: the rows of a 3x3, pad-1 convolution's MVMs, each row in crossbar
+    (ky, kx, c) order (:func:`model.nn.im2col` with its columns permuted by :func:`crossbar_row_order`)."""
+    return im2col(x, 3, 3, 1, 1)[:, crossbar_row_order(x.shape[1])]
 
 
-def _pool_back(dy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Max-pool gradient: to the maximum of each window (split evenly between tied maxima)."""
-    n, h, w, c = x.shape
-    xr = x.reshape(n, h // 2, 2, w // 2, 2, c)
-    mask = xr == y[:, :, None, :, None, :]
-    mask = mask / mask.sum(axis=(2, 4), keepdims=True)
-    return (mask * dy[:, :, None, :, None, :]).reshape(n, h, w, c)
+def _patches_adjoint(dcols: np.ndarray, shape) -> np.ndarray:
+    """Adjoint of :func:`_patches`: ``(N H W, 9 C)`` in (ky, kx, c) order scatter-added back to NCHW ``shape``
+    (the columns put back in im2col order, then :func:`model.nn.col2im`)."""
+    return col2im(dcols[:, _inverse_row_order(shape[1])], shape, 3, 3, 1, 1)
 
 
 def _images(x) -> np.ndarray:
-    x = np.asarray(x)
-    if x.dtype != np.float32:
-        x = x.astype(np.float64)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[1:] != (8, 8, 1):
-        raise ValueError(f"x must have shape (N, 8, 8) or (N, 8, 8, 1) (load_digits().images / 16), got "
-                         f"{np.shape(x)}")
-    return x
+    """Digits images as NCHW ``(N, 1, 8, 8)`` (:func:`model.digits.check_images`): float32 kept, else float64."""
+    return check_images(x, dtype=None)
 
 
 def _add_bias(z: np.ndarray, b) -> np.ndarray:
@@ -139,20 +153,20 @@ def forward(x, weights, biases, mvm=None, cache: list | None = None, patches=Non
 
     ``mvm(k, a)`` computes layer ``k``'s product ``a @ weights[k]`` (default: exactly that); a crossbar replaces
     it. ``cache`` (a list) receives what :func:`loss_and_grads` needs for the backward pass. ``patches``: the
-    first layer's im2col matrix of ``x`` if already computed (it does not depend on the weights).
+    first layer's MVM rows, :func:`_patches` of ``x``, if already computed (they do not depend on the weights).
     """
     a = _images(x)
     n = a.shape[0]
     mvm = mvm or (lambda k, v: v @ weights[k])
     for k in (0, 1):
-        cols = patches if k == 0 and patches is not None else _im2col(a)
-        z = _add_bias(mvm(k, cols), biases[k]).reshape(a.shape[0], a.shape[1], a.shape[2], -1)
+        cols = patches if k == 0 and patches is not None else _patches(a)
+        z = from_rows(_add_bias(mvm(k, cols), biases[k]), n, a.shape[2], a.shape[3])      # NCHW
         r = np.maximum(z, 0)
-        p = _pool(r)
+        p = max_pool(r, 2)
         if cache is not None:
             cache.append((a.shape, cols, z, r, p))
         a = p
-    a = a.reshape(n, -1)
+    a = to_rows(a).reshape(n, -1)                         # (H, W, C) order: fc1's crossbar rows
     for k in (2, 3, 4):
         z = _add_bias(mvm(k, a), biases[k])
         if cache is not None:
@@ -181,15 +195,16 @@ def loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
         gw[k] = a_in.T @ d
         gb[k] = d.sum(axis=0)
         d = d @ weights[k].T
-    d = d.reshape(cache[1][4].shape)
+    _, c, h, w = cache[1][4].shape
+    d = from_rows(d.reshape(n * h * w, c), n, h, w)     # (H, W, C) order back to the NCHW pooled map
     for k in (1, 0):
         shape, cols, z_k, r, p = cache[k]
-        d = _pool_back(d, r, p) * (z_k > 0)
-        d2 = d.reshape(-1, d.shape[-1])
+        d = max_pool_backward(d, r, p) * (z_k > 0)      # ties share the gradient evenly
+        d2 = to_rows(d)
         gw[k] = cols.T @ d2
         gb[k] = d2.sum(axis=0)
         if k:
-            d = _col2im(d2 @ weights[k].T, shape)
+            d = _patches_adjoint(d2 @ weights[k].T, shape)
     return loss, gw, gb
 
 
@@ -280,15 +295,10 @@ def unpack_ternary(packed, shape) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------------ data
 def load_split(seed: int = 0, test_size: float = 0.3):
-    """``(x_train, y_train, x_test, y_test, test_indices)`` of ``load_digits`` (stratified split, pixels / 16)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    d = load_digits()
-    x = (d.images / 16.0)[..., None]
-    idx = np.arange(len(x))
-    tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=d.target)
-    return x[tr], d.target[tr], x[te], d.target[te], np.sort(te)
+    """``(x_train, y_train, x_test, y_test, test_indices)``: :func:`model.digits.load_split`, images NCHW float64
+    (pixels / 16), the training images in the order of the split (``sort_train=False``, the order the committed
+    models were trained in), the test set in ascending index order."""
+    return digits.load_split(seed, test_size, dtype=np.float64, sort_train=False)
 
 
 # -------------------------------------------------------------------------------------------------- training
@@ -300,7 +310,7 @@ def train(x, y, sigma_train: float, seed: int, epochs: int = 80, batch: int = 32
     Parameters
     ----------
     x, y : numpy.ndarray
-        Training images ``(N, 8, 8[, 1])`` and labels.
+        Training images ``(N[, 1], 8, 8)`` and labels.
     sigma_train : float
         sigma_w,train >= 0 in units of the +-1 weight.
     seed : int
@@ -398,12 +408,9 @@ def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]
 
 
 def load_test_set(test_indices) -> tuple[np.ndarray, np.ndarray]:
-    """Test images ``(N, 8, 8, 1)`` and labels of ``load_digits`` at ``test_indices``."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    idx = np.asarray(test_indices)
-    return (d.images[idx] / 16.0)[..., None], d.target[idx]
+    """Test images NCHW ``(N, 1, 8, 8)`` float64 (pixels / 16) and labels at ``test_indices``
+    (:func:`model.digits.take`)."""
+    return digits.take(test_indices, dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------- variation sweeps (13/14)
@@ -421,7 +428,7 @@ def noise_errors(model: TernaryCNN, x, y, sigma_test: float, n_draws: int, seed,
     n_draws = check_int("n_draws", n_draws, min=1, type_error=False)
     seed = [int(s) for s in np.atleast_1d(seed)]
     x = _images(x).astype(np.float32)
-    patches = _im2col(x)
+    patches = _patches(x)
     if sigma_test == 0 and level_sigmas is None:
         return np.full(n_draws, model.error(x, y, patches=patches))
 

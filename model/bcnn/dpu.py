@@ -13,8 +13,9 @@ Sign-Func                       :func:`sign`
 Scaling-Fact (alpha, weights)   :func:`alpha`
 Scaling-Fact (K, inputs)        :func:`k_map` (Table I only names K; its definition is XNOR-Net's, ref. [4])
 Multiplier                      :func:`multiply` (and :func:`and_counts_to_dot` for the Bin-AND counts)
-(pooling, Fig. 3a/3b)           :func:`max_pool`
+(pooling, Fig. 3a/3b)           :func:`max_pool` (:func:`model.nn.max_pool` on finite input)
 (mapping, Fig. 3c/3d)           :func:`im2col`: unrolls a convolution into the rows the CIM sub-arrays hold
+                                (:func:`model.nn.im2col` on finite input)
 ==============================  =============================================================================
 
 XNOR-Net is M. Rastegari et al., ECCV 2016 (the paper's ref. [4]); its equations are cited as "XNOR-Net
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from model import nn
 from model.checks import check_int, check_real, check_real_array
+from model.nn import check_window, conv_output_size
 
 __all__ = ["batch_norm", "sign", "alpha", "k_map", "multiply", "and_counts_to_dot", "max_pool", "im2col",
            "conv_output_size"]
@@ -46,19 +49,6 @@ def _array(name: str, x, ndims: tuple[int, ...], *, real: bool = True) -> np.nda
         raise ValueError(f"{name} must be finite, got an array with NaN or inf at flat index "
                          f"{int(np.flatnonzero(~np.isfinite(a))[0])}")
     return a
-
-
-def conv_output_size(size: int, k: int, stride: int, pad: int, name: str = "input") -> int:
-    """``(size + 2 pad - k) // stride + 1``; ``ValueError`` if the window does not fit (< 1 output)."""
-    out = (size + 2 * pad - k) // stride + 1
-    if size + 2 * pad < k:
-        raise ValueError(f"{name} {size} with pad {pad} must be >= the kernel size {k}")
-    return out
-
-
-def _window_args(kh, kw, stride, pad) -> tuple[int, int, int, int]:
-    return (check_int("kh", kh, min=1, type_error=False), check_int("kw", kw, min=1, type_error=False),
-            check_int("stride", stride, min=1, type_error=False), check_int("pad", pad, min=0, type_error=False))
 
 
 # ------------------------------------------------------------------------------------------------ Table I rows
@@ -164,7 +154,7 @@ def k_map(x, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
         times ``float32(1 / (kh kw))``.
     """
     x = _array("x", x, (4,)).astype(np.float32, copy=False)
-    kh, kw, stride, pad = _window_args(kh, kw, stride, pad)
+    kh, kw, stride, pad = check_window(kh, kw, stride, pad)
     n, c, h, w = x.shape
     oh = conv_output_size(h, kh, stride, pad, "x height")
     ow = conv_output_size(w, kw, stride, pad, "x width")
@@ -251,66 +241,16 @@ def multiply(dot, k, alpha) -> np.ndarray:
 def max_pool(x, size: int = 2, stride: int | None = None) -> np.ndarray:
     """Max pooling (the "Pool" layer of Fig. 3a, a DPU task in Fig. 3b), NCHW, no padding.
 
-    Parameters
-    ----------
-    x : array_like
-        NCHW input.
-    size : int
-        Square window ``>= 1`` (2: the usual 2x2 pooling).
-    stride : int, optional
-        ``>= 1``; default ``size`` (non-overlapping). Rows/columns that do not fill a window are dropped
-        (floor), as in torch's ``MaxPool2d``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N, C, (H - size) // stride + 1, (W - size) // stride + 1)``, the dtype of ``x``.
+    :func:`model.nn.max_pool` (which see for the parameters and the result) on a finite real ``x``.
     """
-    x = _array("x", x, (4,))
-    size = check_int("size", size, min=1, type_error=False)
-    stride = size if stride is None else check_int("stride", stride, min=1, type_error=False)
-    n, c, h, w = x.shape
-    oh = conv_output_size(h, size, stride, 0, "x height")
-    ow = conv_output_size(w, size, stride, 0, "x width")
-    if size == stride and h % size == 0 and w % size == 0:
-        return x.reshape(n, c, oh, size, ow, size).max(axis=(3, 5))
-    win = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
-    return win.max(axis=(4, 5))[:, :, :oh, :ow]
+    return nn.max_pool(_array("x", x, (4,)), size, stride)
 
 
 def im2col(x, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
     """Unroll the windows of a convolution into rows (the CIM's data layout, Fig. 3c/3d).
 
-    A convolution with weights ``W (M, C, kh, kw)`` is ``im2col(x) @ W.reshape(M, -1).T`` (torch
-    ``Conv2d`` cross-correlation, no kernel flip).
-
-    Row order: ``(n, oh, ow)``, ``ow`` fastest (row ``(n * OH + oh) * OW + ow``). Column order:
-    ``(c, i, j)``, ``j`` fastest (column ``(c * kh + i) * kw + j`` holds ``x[n, c, oh*stride + i - pad,
-    ow*stride + j - pad]``), the order of ``W.reshape(M, C * kh * kw)``.
-
-    Parameters
-    ----------
-    x : array_like
-        NCHW input (any numeric dtype; the dtype is kept).
-    kh, kw : int
-        Window ``>= 1``.
-    stride : int
-        ``>= 1``.
-    pad : int
-        Zero padding ``>= 0`` on each side. Binary (+/-1) data has no zero: binary layers use ``pad=0``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N * OH * OW, C * kh * kw)``, C-contiguous, ``OH = (H + 2 pad - kh) // stride + 1`` (same for W).
+    :func:`model.nn.im2col` (which see for the parameters, the row order ``(n, oh, ow)`` and the column order
+    ``(c, i, j)``, that of ``W.reshape(M, C * kh * kw)``) on a finite real ``x``. Binary (+/-1) data has no zero:
+    binary layers use ``pad=0``.
     """
-    x = _array("x", x, (4,))
-    kh, kw, stride, pad = _window_args(kh, kw, stride, pad)
-    n, c, h, w = x.shape
-    oh = conv_output_size(h, kh, stride, pad, "x height")
-    ow = conv_output_size(w, kw, stride, pad, "x width")
-    if pad:
-        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))  # (N, C, H', W', kh, kw)
-    win = win[:, :, :(oh - 1) * stride + 1:stride, :(ow - 1) * stride + 1:stride]
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, c * kh * kw)
+    return nn.im2col(_array("x", x, (4,)), kh, kw, stride, pad)

@@ -35,8 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.digits_cnn import check_images
+from model import digits
 from model.bcnn.dpu import alpha, batch_norm, im2col, k_map, max_pool, multiply, sign
+from model.digits import check_images
+from model.nn import conv2d, from_rows
 
 __all__ = ["BCNN", "BinaryLayer", "BinaryOperands", "DEFAULT_WEIGHTS", "BN_EPS", "BINARY_LAYERS", "PARAM_NAMES",
            "reference_matmul", "load_test_set", "param_shapes"]
@@ -257,7 +259,7 @@ class BCNN:
             return y
         n = h.shape[0]
         oh, ow = h.shape[2] - kh + 1, h.shape[3] - kw + 1
-        return np.ascontiguousarray(y.reshape(n, oh, ow, layer.m).transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(from_rows(y, n, oh, ow))
 
     def _bn(self, name: str, x: np.ndarray) -> np.ndarray:
         p = self.params
@@ -287,9 +289,8 @@ class BCNN:
             raise ValueError(f"capture must be None or a dict, got {type(capture).__name__}")
         p = self.params
         a = _check_input(x)
-        n, c1 = a.shape[0], self.widths[0]
-        z = im2col(a, 3, 3, 1, 1) @ p["conv1.weight"].reshape(c1, 9).T
-        z = np.ascontiguousarray(z.reshape(n, 8, 8, c1).transpose(0, 3, 1, 2))
+        n = a.shape[0]
+        z = np.ascontiguousarray(conv2d(a, p["conv1.weight"], pad=1))
         a = np.maximum(self._bn("conv1.bn", z), np.float32(0))
         a = max_pool(self._binary("bconv1", self._bn("bconv1.bn", a), matmul, capture), 2)
         a = self._binary("bconv2", self._bn("bconv2.bn", a), matmul, capture).reshape(n, -1)
@@ -320,8 +321,6 @@ class BCNN:
 
 
 def load_test_set(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out test images ``(N, 1, 8, 8)`` float32 and labels, by the indices stored in the npz (default:
-    the committed weights); the same loading as :func:`model.digits_cnn.load_test_set`."""
-    from model.digits_cnn import load_test_set as load_by_indices
-
-    return load_by_indices(Path(path) if path is not None else DEFAULT_WEIGHTS)
+    """The held-out test images ``(N, 1, 8, 8)`` float32 and labels (int64), by the indices stored in the npz
+    (default: the committed weights): :func:`model.digits.load_test_set`."""
+    return digits.load_test_set(Path(path) if path is not None else DEFAULT_WEIGHTS)

@@ -9,9 +9,10 @@ scikit-learn (1797 images of 8 x 8 pixels, values 0..16, 10 classes; 30 % held o
 * ``cnn``: a small CNN: conv 3x3 1->8 (pad 1), ReLU, max-pool 2 -> conv 3x3 8->16 (pad 1), ReLU, max-pool 2
   -> fc 64->10. Not the paper's 9-layer CIFAR-10 network (the report states the difference).
 
-Every layer is a matrix-vector product ``acc = W a`` that the MRAM-DIMA array computes (a convolution as im2col:
-one MVM per output position, ``W`` of ``C_out x 9 C_in``): ``B_w``-bit signed weights, ``B_a``-bit unsigned
-activations, then the post-processing of ``hw/dima_post.py`` (:func:`model.dima.array.dima_post`)::
+Every layer is a matrix-vector product ``acc = W a`` that the MRAM-DIMA array computes (a convolution as
+:func:`model.nn.im2col`, NCHW: one MVM per output position, ``W`` of ``C_out x 9 C_in`` in (C_in, ky, kx) order):
+``B_w``-bit signed weights, ``B_a``-bit unsigned activations, then the post-processing of ``hw/dima_post.py``
+(:func:`model.dima.array.dima_post`)::
 
     hidden layer:  a' = clamp((acc + bias) >> shift, 0, 2**B_a - 1)      (ReLU + requantisation, b_out = B_a)
     last layer:    logits = acc + bias                                    (shift 0, no ReLU, wide output)
@@ -32,12 +33,13 @@ from typing import Callable
 
 import numpy as np
 
+from model import digits
 from model.checks import check_choice, check_int
 from model.dima.array import DIMAParams, dima_codes, recombine
+from model.nn import from_rows, im2col, max_pool
 
 __all__ = ["NETS", "ARCHITECTURES", "LayerSpec", "QLayer", "QuantNet", "weights_path", "load_digits_split",
-           "quantize_images", "im2col3x3", "maxpool2", "exact_mvm", "analog_mvm", "requantize", "accuracy_sweep",
-           "sigma_at_drop"]
+           "quantize_images", "exact_mvm", "analog_mvm", "requantize", "accuracy_sweep", "sigma_at_drop"]
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 NETS = ("mlp", "cnn")
@@ -74,21 +76,13 @@ def weights_path(name: str) -> Path:
 
 
 def load_digits_split(test_indices: np.ndarray | None = None, seed: int = 0):
-    """scikit-learn digits as int pixels (N, 8, 8) 0..16 and labels; the held-out split.
+    """scikit-learn digits as int pixels (N, 8, 8) 0..16 and labels; the held-out split
+    (:func:`model.digits.load_split` with ``kind="pixels"``).
 
-    Returns ``(x_train, y_train, x_test, y_test, test_indices)``; with ``test_indices`` given they define the test
-    set, else ``train_test_split(test_size=0.3, stratify=y, random_state=seed)`` does.
+    Returns ``(x_train, y_train, x_test, y_test, test_indices)``, both sets in ascending index order; with
+    ``test_indices`` given they define the test set, else the project's split with ``random_state=seed`` does.
     """
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x, y = d.images.astype(np.int64), d.target.astype(np.int64)
-    if test_indices is None:
-        from sklearn.model_selection import train_test_split
-        _, test_indices = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=seed)
-    test_indices = np.sort(np.asarray(test_indices, dtype=np.int64))
-    train = np.setdiff1d(np.arange(len(y)), test_indices)
-    return x[train], y[train], x[test_indices], y[test_indices], test_indices
+    return digits.load_split(seed, test_indices=test_indices, kind="pixels")
 
 
 def quantize_images(pixels, b_a: int) -> np.ndarray:
@@ -97,21 +91,6 @@ def quantize_images(pixels, b_a: int) -> np.ndarray:
     if p.size and (p.min() < 0 or p.max() > 16):
         raise ValueError(f"pixels must be in [0, 16] (load_digits().images), got [{p.min()}, {p.max()}]")
     return (p * ((1 << b_a) - 1) + 8) // 16
-
-
-def im2col3x3(a: np.ndarray) -> np.ndarray:
-    """Patches of a 3x3, stride-1, zero-padding-1 convolution: (batch, C, H, W) -> (batch·H·W, C·9), each row in
-    (C, kh, kw) order (the column order of a conv layer's ``W``)."""
-    n, c, h, w = a.shape
-    ap = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    win = np.lib.stride_tricks.sliding_window_view(ap, (3, 3), axis=(2, 3))      # (n, c, h, w, 3, 3)
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * 9)
-
-
-def maxpool2(a: np.ndarray) -> np.ndarray:
-    """2x2 max-pool, stride 2: (batch, C, H, W) -> (batch, C, H/2, W/2)."""
-    n, c, h, w = a.shape
-    return a.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
 
 
 def requantize(acc: np.ndarray, bias: np.ndarray, shift: int, b_a: int) -> np.ndarray:
@@ -206,15 +185,14 @@ class QuantNet:
             s = q.spec
             if s.kind == "conv":
                 n = a.shape[0]
-                acc = mvm(i, q, im2col3x3(a))                                   # (n·H·W, C_out)
-                acc = acc.reshape(n, s.hw, s.hw, s.n_out).transpose(0, 3, 1, 2)
+                acc = from_rows(mvm(i, q, im2col(a, 3, 3, 1, 1)), n, s.hw, s.hw)  # (n, C_out, H, W)
                 bias = q.bias[None, :, None, None]
             else:
                 a = a.reshape(len(a), -1)
                 acc, bias = mvm(i, q, a), q.bias[None, :]
             if i < len(self.layers) - 1:
                 a = requantize(acc, bias, q.shift, self.b_a)
-                a = maxpool2(a) if s.pool else a
+                a = max_pool(a, 2) if s.pool else a
         return acc + bias
 
     def predict(self, x_q, mvm: MVM = exact_mvm) -> np.ndarray:

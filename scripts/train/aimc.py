@@ -7,7 +7,8 @@ Usage::
                                  [--batch 32] [--split-seed 0] [--out model/data/aimc_cnn.npz]
 
 Data: :func:`sklearn.datasets.load_digits` (1797 8x8 images, no download), pixels / 16, stratified 70/30 split
-with ``random_state=--split-seed`` (:func:`model.aimc.net.load_split`); the test indices are stored in the npz.
+with ``random_state=--split-seed`` (:func:`model.aimc.net.load_split`, i.e. :func:`model.digits.load_split`, images
+NCHW, training images in the split's order); the test indices are stored in the npz.
 
 Every (sigma_w,train, seed) pair trains one network with :func:`model.aimc.net.train` (ternary weights, Gaussian
 weight noise of sigma_w,train in every forward pass, Adam with cosine decay, straight-through gradients); the

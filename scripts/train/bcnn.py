@@ -5,9 +5,10 @@ Usage::
     python scripts/train/bcnn.py [--seed 0] [--epochs 40] [--lr 3e-3] [--batch 64]
                                  [--out model/data/bcnn_digits.npz]
 
-Data: :func:`sklearn.datasets.load_digits` (1797 8x8 images, values 0..16, no download), pixels / 16
+Data: :func:`model.digits.load_split` (scikit-learn's 1797 8x8 digits, values 0..16, no download), pixels / 16
 (exact in float32), stratified 70/30 :func:`~sklearn.model_selection.train_test_split` with
-``random_state=seed``; the test indices are stored in the npz.
+``random_state=seed``; the test indices are stored in the npz. Convolutions, their adjoint and pooling are
+:mod:`model.nn`'s (NCHW).
 
 Training (XNOR-Net, Rastegari et al. ECCV 2016, Sec. 3.2 "Training Binary-Weights-Networks" and 3.3):
 
@@ -48,9 +49,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bcnn.dpu import alpha, im2col, k_map, sign
+from model.bcnn.dpu import alpha, k_map, sign
 from model.bcnn.net import BCNN, BN_EPS, param_shapes
 from model.checks import check_int, check_real, parse_int, parse_real
+from model.digits import load_split
+from model.nn import col2im, conv2d, from_rows, im2col, max_pool, max_pool_backward, to_rows
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "model" / "data" / "bcnn_digits.npz"
 WIDTHS = (16, 32, 64, 64)  # conv1, bconv1, bconv2, bfc output channels
@@ -68,19 +71,6 @@ ARCHITECTURE = [
     {"name": "fc", "type": "linear", "binary": False, "in": WIDTHS[3], "out": 10, "bias": True,
      "before": ["batchnorm"], "then": []},
 ]
-
-
-def load_split(seed: int):
-    """``(x_train, y_train, x_test, y_test, test_indices)``; images float32 ``(N, 1, 8, 8)`` / 16."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    x = (digits.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
-    y = digits.target.astype(np.int64)
-    tr, te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed, stratify=y)
-    tr, te = np.sort(tr), np.sort(te)
-    return x[tr], y[tr], x[te], y[te], te
 
 
 # ------------------------------------------------------------------------------------------------ layers
@@ -111,18 +101,6 @@ class _BatchNorm:
                                            - xhat * (dxhat * xhat).sum(axes).reshape(shape))
 
 
-def _col2im(dcols, shape, kh, kw):
-    """Adjoint of ``im2col(x, kh, kw)`` (stride 1, no padding)."""
-    n, c, h, w = shape
-    oh, ow = h - kh + 1, w - kw + 1
-    d = dcols.reshape(n, oh, ow, c, kh, kw)
-    out = np.zeros(shape, np.float32)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i:i + oh, j:j + ow] += d[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return out
-
-
 class _Binary:
     """A binary conv (valid, stride 1) or fc layer: ``y = (sign(h) . sign(W)) K alpha`` with STE gradients."""
 
@@ -144,18 +122,18 @@ class _Binary:
         if not self.conv:
             return y
         n, _, hh, ww = h.shape
-        return y.reshape(n, hh - 2, ww - 2, m).transpose(0, 3, 1, 2)
+        return from_rows(y, n, hh - 2, ww - 2)
 
     def backward(self, dy):
         h, cols, k, wf, sw, al, dot = self._cache
         if self.conv:
-            dy = dy.transpose(0, 2, 3, 1).reshape(-1, wf.shape[0])
+            dy = to_rows(dy)
         ddot = dy * k[:, None] * al
         dalpha = (dy * dot * k[:, None]).sum(0)
         dsw = ddot.T @ cols
         self.grad = (dsw * (np.abs(wf) <= 1) + dalpha[:, None] * sw / wf.shape[1]).reshape(self.w.shape)
         dcols = ddot @ sw
-        dh = _col2im(dcols, h.shape, 3, 3) if self.conv else dcols
+        dh = col2im(dcols, h.shape, 3, 3, dtype=np.float32) if self.conv else dcols  # float32 sums
         return dh * (np.abs(h) <= 1)  # STE of sign (K held constant)
 
 
@@ -176,17 +154,15 @@ class _Net:
         self.binary = {name: _Binary(self.w[f"{name}.weight"], name != "bfc") for name in ("bconv1", "bconv2", "bfc")}
 
     def forward(self, x):
-        n, c1 = len(x), self.w["conv1.weight"].shape[0]
+        n = len(x)
         self._x = x
-        z = (im2col(x, 3, 3, 1, 1) @ self.w["conv1.weight"].reshape(c1, 9).T).reshape(n, 8, 8, c1).transpose(0, 3, 1, 2)
+        z = conv2d(x, self.w["conv1.weight"], pad=1)
         a = self.bn["conv1.bn"].forward(z)
         self._relu = a > 0
         a = a * self._relu
         y = self.binary["bconv1"].forward(self.bn["bconv1.bn"].forward(a))
-        r = y.reshape(n, y.shape[1], 3, 2, 3, 2)
-        p = r.max(axis=(3, 5))
-        hit = (r == p[:, :, :, None, :, None])
-        self._pool = (hit / hit.sum(axis=(3, 5), keepdims=True), y.shape)  # ties share the gradient
+        p = max_pool(y, 2)
+        self._pool = (y, p)
         y = self.binary["bconv2"].forward(self.bn["bconv2.bn"].forward(p)).reshape(n, -1)
         y = self.binary["bfc"].forward(self.bn["bfc.bn"].forward(y))
         self._h = self.bn["fc.bn"].forward(y)
@@ -198,13 +174,10 @@ class _Net:
         d = self.bn["bfc.bn"].backward(self.binary["bfc"].backward(d))
         d = self.binary["bconv2"].backward(d.reshape(len(d), -1, 1, 1))
         d = self.bn["bconv2.bn"].backward(d)
-        share, yshape = self._pool
-        d = (share * d[:, :, :, None, :, None]).reshape(yshape)
+        d = max_pool_backward(d, *self._pool)  # ties share the gradient
         d = self.bn["bconv1.bn"].backward(self.binary["bconv1"].backward(d)) * self._relu
         d = self.bn["conv1.bn"].backward(d)
-        n, c1 = len(d), d.shape[1]
-        g["conv1.weight"] = (d.transpose(0, 2, 3, 1).reshape(n * 64, c1).T
-                             @ im2col(self._x, 3, 3, 1, 1)).reshape(self.w["conv1.weight"].shape)
+        g["conv1.weight"] = (to_rows(d).T @ im2col(self._x, 3, 3, 1, 1)).reshape(self.w["conv1.weight"].shape)
         for name in self.binary:
             g[f"{name}.weight"] = self.binary[name].grad
         for name, bn in self.bn.items():
@@ -324,7 +297,7 @@ def _train(seed: int, epochs: int, lr: float, batch: int, progress: bool):
 
 def save(arrays: dict, meta: dict, out: Path) -> None:
     """Write ``out`` (npz, metadata included as a string) and ``out`` with suffix ``.json``, each atomically."""
-    from scripts.common.options import save_weights
+    from scripts.common.files import save_weights
     save_weights(arrays, meta, out)
 
 

@@ -5,10 +5,11 @@ Usage::
     pip install -e ".[train]"        # the optional extra ``train`` (torch)
     python scripts/train/digits_cnn.py [--seed 0] [--epochs 40] [--out model/data/digits_cnn.npz]
 
-Data: scikit-learn's :func:`sklearn.datasets.load_digits` (1797 8x8 greyscale images, values 0..16,
-shipped with scikit-learn, no download). Pixels are scaled by 1/16 (exact in float32). The split is a
-stratified 70/30 :func:`~sklearn.model_selection.train_test_split` with ``random_state=seed``; the test
-indices are stored in the npz so later scikit-learn versions cannot silently change the test set.
+Data: :func:`model.digits.load_split`: scikit-learn's :func:`sklearn.datasets.load_digits` (1797 8x8
+greyscale images, values 0..16, shipped with scikit-learn, no download). Pixels are scaled by 1/16 (exact in
+float32). The split is a stratified 70/30 :func:`~sklearn.model_selection.train_test_split` with
+``random_state=seed``; the test indices are stored in the npz so later scikit-learn versions cannot silently
+change the test set.
 
 Network (see :mod:`model.digits_cnn`, which runs it in numpy)::
 
@@ -43,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.digits import load_split
+
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "model" / "data" / "digits_cnn.npz"
 
 ARCHITECTURE = [
@@ -64,21 +67,6 @@ def _build(torch):
 
 # torch Sequential indices -> our layer names
 _LAYER_INDEX = {"conv1": 0, "conv2": 3, "fc1": 7, "fc2": 9}
-
-
-def load_split(seed: int):
-    """Return ``(x_train, y_train, x_test, y_test, test_indices)``; images as float32 (N, 1, 8, 8) / 16."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    x = (digits.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
-    y = digits.target.astype(np.int64)
-    idx = np.arange(len(y))
-    tr, te = train_test_split(idx, test_size=0.3, random_state=seed, stratify=y)
-    te = np.sort(te)
-    tr = np.sort(tr)
-    return x[tr], y[tr], x[te], y[te], te
 
 
 def train(seed: int = 0, epochs: int = 40):
@@ -163,7 +151,7 @@ def train(seed: int = 0, epochs: int = 40):
 
 def save(arrays: dict, meta: dict, out: Path) -> None:
     """Write ``out`` (npz, metadata included as a string) and ``out`` with suffix ``.json``, each atomically."""
-    from scripts.common.options import save_weights
+    from scripts.common.files import save_weights
     save_weights(arrays, meta, out)
 
 

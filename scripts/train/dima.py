@@ -16,6 +16,10 @@ Recipe (deterministic for a seed; numpy only, about a minute for both networks o
    :class:`model.dima.net.QuantNet` (exact integer arithmetic in float64), gradients pass the rounding and the
    clamp straight through (inside the clamp range).
 
+Data: :func:`model.dima.net.load_digits_split` (:mod:`model.digits`, the project's split). Convolutions, their
+adjoint and max-pooling are :mod:`model.nn`'s (NCHW); the pooling gradient goes to every tied maximum of a window
+(``ties="all"``: quantised activations tie often; this is the rule the committed networks were trained with).
+
 The exported network is checked: :meth:`QuantNet.forward` must give the same predictions as the training
 forward pass. Metadata (accuracies float / integer, seed, epochs, split, times) goes into the npz.
 """
@@ -30,24 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from model.dima.net import (ARCHITECTURES, DATA, NETS, QLayer, QuantNet, im2col3x3, load_digits_split, maxpool2,
-                            quantize_images)
+from model.dima.net import ARCHITECTURES, DATA, NETS, QLayer, QuantNet, load_digits_split, quantize_images
+from model.nn import col2im, from_rows, im2col, max_pool, max_pool_backward, to_rows
 from scripts.common.options import check_ranges
 
 EPOCHS = {"mlp": (60, 30), "cnn": (80, 40)}          # (float, quantisation-aware)
 LR = (2e-3, 5e-4)
 BATCH = 32
-
-
-def _col2im3x3(d: np.ndarray, shape) -> np.ndarray:
-    """Adjoint of :func:`im2col3x3`: patch gradients (n·H·W, C·9) back to the input map (n, C, H, W)."""
-    n, c, h, w = shape
-    d = d.reshape(n, h, w, c, 3, 3)
-    out = np.zeros((n, c, h + 2, w + 2))
-    for kh in range(3):
-        for kw in range(3):
-            out[:, :, kh:kh + h, kw:kw + w] += d[..., kh, kw].transpose(0, 3, 1, 2)
-    return out[:, :, 1:-1, 1:-1]
 
 
 class Trainer:
@@ -78,14 +71,14 @@ class Trainer:
         last = len(self.arch) - 1
         for i, s in enumerate(self.arch):
             shape = a.shape
-            cols = im2col3x3(a) if s.kind == "conv" else a.reshape(len(a), -1)
+            cols = im2col(a, 3, 3, 1, 1) if s.kind == "conv" else a.reshape(len(a), -1)
             if self.quant is None:
                 w, b = self.params[i]
             else:
                 w, b = self._wq(i)
             z = cols @ w.T + b
             if s.kind == "conv":
-                z = z.reshape(shape[0], s.hw, s.hw, s.n_out).transpose(0, 3, 1, 2)
+                z = from_rows(z, shape[0], s.hw, s.hw)
             entry = {"shape": shape, "cols": cols, "w": w, "z": z}
             if i == last:
                 cache.append(entry)
@@ -100,8 +93,8 @@ class Trainer:
                 h = np.clip(np.floor(r + 0.5), 0, self.amax)
                 entry["dact"] = ((r > -0.5) & (r < self.amax + 0.5)) / (1 << sh)
             if s.pool:
-                pooled = maxpool2(h)
-                entry["pool"] = (h == np.repeat(np.repeat(pooled, 2, 2), 2, 3))
+                pooled = max_pool(h, 2)
+                entry["pool"] = (h, pooled)
                 h = pooled
             cache.append(entry)
             a = h
@@ -115,9 +108,9 @@ class Trainer:
                 dz = d if self.quant is None else d * (self.quant[i][0] * self.quant[i][1])
             else:
                 if s.pool:
-                    d = np.repeat(np.repeat(d, 2, 2), 2, 3) * e["pool"]
+                    d = max_pool_backward(d, *e["pool"], ties="all")     # every tied maximum gets the gradient
                 dz = d.reshape(e["z"].shape) * e["dact"]
-            dz2 = dz.transpose(0, 2, 3, 1).reshape(-1, s.n_out) if s.kind == "conv" else dz
+            dz2 = to_rows(dz) if s.kind == "conv" else dz
             dw, db = dz2.T @ e["cols"], dz2.sum(axis=0)
             if self.quant is not None:
                 s_w, s_in, _ = self.quant[i]
@@ -127,7 +120,7 @@ class Trainer:
             grads[i] = (dw, db)
             if i:
                 dcols = dz2 @ e["w"]
-                d = _col2im3x3(dcols, e["shape"]) if s.kind == "conv" else dcols.reshape(e["shape"])
+                d = col2im(dcols, e["shape"], 3, 3, 1, 1) if s.kind == "conv" else dcols.reshape(e["shape"])
         return grads
 
     def calibrate(self, x_q: np.ndarray) -> None:
@@ -147,7 +140,7 @@ class Trainer:
             if i == len(self.arch) - 1:
                 self.quant.append((s_w, s_in, 0))
                 break
-            cols = im2col3x3(a) if s.kind == "conv" else a.reshape(len(a), -1)
+            cols = im2col(a, 3, 3, 1, 1) if s.kind == "conv" else a.reshape(len(a), -1)
             wq, bq = np.clip(np.round(w / s_w), self.wlo, self.whi), np.round(b / (s_w * s_in))
             z = cols @ wq.T + bq                                             # integer accumulators
             real = np.maximum(z, 0) * s_w * s_in
@@ -157,9 +150,9 @@ class Trainer:
             self.quant.append((s_w, s_in, sh))
             h = np.clip(np.floor(z / (1 << sh) + 0.5), 0, self.amax)
             if s.kind == "conv":
-                h = h.reshape(len(a), s.hw, s.hw, s.n_out).transpose(0, 3, 1, 2)
+                h = from_rows(h, len(a), s.hw, s.hw)
                 if s.pool:
-                    h = maxpool2(h)
+                    h = max_pool(h, 2)
             a, s_in = h, s_w * s_in * (1 << sh)
 
     def export(self, name, test_indices, metadata) -> QuantNet:
