@@ -39,6 +39,11 @@ is not the nominal 80 nm pillar (that gives 3.98 MOhm, :func:`resistance_from_ra
 diameter of 65.1 nm (:func:`diameter_for_resistance`), which we take as the device of Table I (Fig. 8 (b) plots
 sigma/mu against this electrical CD, eCD). The report shows both and the resulting sigma_w beside the paper's 15 %.
 
+What 15 % needs (:func:`required_spreads`): sigma/mu <= 8.36 % for levels +-1 (15.9 % for level 0), i.e. a radius
+sigma of 1.36 nm at the 65.1 nm eCD; or, keeping Fig. 8 (c)'s 3 nm, a pillar of about 143 nm whose R_P at
+20 kOhm um^2 is about 1.24 MOhm -- 6 MOhm then needs RA of about 97 kOhm um^2 (Fig. 4: RA grows exponentially with
+the MgO thickness; Fig. 8 (b): sigma/mu does not grow with RA). The report shows these beside ours.
+
 Wire resistance (Fig. 16, "line resistance extracted from the layout in Fig. 9"): the paper prints no value.
 Ours, :data:`R_WIRE_22NM_OHM`, is an assumption: a 22-nm-node lower-metal line of 10 ohm/um (about 45 nm x
 80 nm copper at an effective 3.6 uOhm cm) over one device pitch, the pitch taken as the side of a square half
@@ -58,7 +63,8 @@ __all__ = [
     "RA_OHM_M2", "RA_VALUES_OHM_M2", "NOMINAL_CD_M", "R_ON_OHM", "R_ON_SPEC_MIN_OHM", "TMR", "SIGMA_RADIUS_M",
     "SIGMA_W_SPEC", "CELL_AREA_M2", "WRITE_PULSE_S", "V_WR_MAX_V", "LINE_RESISTANCE_OHM_PER_M", "DEVICE_PITCH_M",
     "R_WIRE_22NM_OHM", "ECD_6MOHM_M", "TABLE_I", "TABLE_I_COLUMNS", "LEVELS",
-    "resistance_from_ra", "diameter_for_resistance", "radius_model_cv", "sigma_radius_for_cv",
+    "resistance_from_ra", "diameter_for_resistance", "radius_model_cv", "sigma_radius_for_cv", "radius_for_cv",
+    "required_spreads",
     "weight_sigmas", "max_conductance_spread", "max_cv_p", "GaussianStates", "RadiusModel",
     "effective_weight", "pair_conductances", "crossbar_conductances", "sample_weights", "monte_carlo_sigmas",
 ]
@@ -149,6 +155,56 @@ def sigma_radius_for_cv(cv: float, radius: float) -> float:
     cv = check_real("cv", cv, min=0, max=math.sqrt(2), max_open=True, type_error=False)
     r0 = check_real("radius", radius, min=0, min_open=True, unit="m", type_error=False)
     return r0 * math.sqrt(math.sqrt(2 / (2 - cv ** 2)) - 1)
+
+
+def radius_for_cv(cv: float, sigma_radius: float) -> float:
+    """The mean radius (m) at which a Gaussian radius spread ``sigma_radius`` gives ``cv`` (the other inverse of
+    :func:`radius_model_cv`; ``0 < cv < sqrt(2)``).
+
+    ``cv^2 (u + s^2)^2 = 4 u s^2 + 2 s^4`` with ``u = r0^2`` is a quadratic in ``u``; its root with ``r0 > s`` is
+    ``u = s^2 (2 - cv^2 + sqrt(4 - 2 cv^2)) / cv^2`` (to first order ``r0 = 2 s / cv``).
+    """
+    cv = check_real("cv", cv, min=0, max=math.sqrt(2), min_open=True, max_open=True, type_error=False)
+    s = check_real("sigma_radius", sigma_radius, min=0, min_open=True, unit="m", type_error=False)
+    return s * math.sqrt(2 - cv ** 2 + math.sqrt(4 - 2 * cv ** 2)) / cv
+
+
+def required_spreads(sigma_w: float = None, level: int = 1, diameter: float = None, tmr: float = TMR,
+                     sigma_radius: float = None, ra: float = None) -> dict:
+    """What a weight-spread target ``sigma_w`` at ``level`` asks of the devices (Fig. 11 inverse + Fig. 8 (c)).
+
+    Parameters
+    ----------
+    sigma_w : float
+        Target weight spread (default :data:`SIGMA_W_SPEC`, Table I's 15 %).
+    level : int
+        -1, 0 or 1 (0: the AP state only; +-1: equal sigma/mu of P and AP, :func:`max_conductance_spread`).
+    diameter : float
+        Mean electrical pillar diameter in m (default :data:`ECD_6MOHM_M`).
+    tmr : float
+        TMR (> 0).
+    sigma_radius : float
+        The radius spread to keep (default :data:`SIGMA_RADIUS_M`, Fig. 8 (c)), for the larger pillar it needs.
+    ra : float
+        RA product in ohm m^2 (default :data:`RA_OHM_M2`), for the resistance of that pillar.
+
+    Returns
+    -------
+    dict
+        ``cv``: largest sigma/mu; ``sigma_radius``: largest radius sigma at ``diameter`` (m); ``diameter_at_sigma_r``:
+        the pillar diameter at which ``sigma_radius`` gives ``cv`` (m); ``r_p_at_sigma_r``: its R_P at ``ra`` (ohm);
+        ``ra_for_r_on``: the RA that brings that pillar back to R_ON = 6 MOhm (ohm m^2).
+    """
+    sigma_w = SIGMA_W_SPEC if sigma_w is None else sigma_w
+    diameter = ECD_6MOHM_M if diameter is None else diameter
+    sigma_radius = SIGMA_RADIUS_M if sigma_radius is None else sigma_radius
+    ra = RA_OHM_M2 if ra is None else ra
+    cv = max_conductance_spread(sigma_w, level, tmr)
+    d_needed = 2 * radius_for_cv(cv, sigma_radius)
+    return {"cv": cv, "sigma_radius": sigma_radius_for_cv(cv, check_real("diameter", diameter, min=0, min_open=True,
+                                                                           unit="m", type_error=False) / 2),
+            "diameter_at_sigma_r": d_needed, "r_p_at_sigma_r": resistance_from_ra(ra, d_needed),
+            "ra_for_r_on": R_ON_OHM * math.pi * d_needed ** 2 / 4}
 
 
 # --------------------------------------------------------------------------------- weight spread (Figs. 10, 11)

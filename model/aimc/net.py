@@ -1,4 +1,5 @@
-"""CNN 1 of the SOT-MRAM AiMC paper scaled to 8x8 digits: ternary weights, variation-aware training, crossbar inference.
+"""CNN 1 of the SOT-MRAM AiMC paper scaled to 8x8 digits, and a high-capacity ternary MLP: ternary weights,
+variation-aware training, crossbar inference with fixed-range converters.
 
 Paper: sot-mram-aimc-doevenspeck-imec.txt. CNN 1 (Fig. 13 (a)) is "inspired by LeNet-5 [7]" (99.2 % on MNIST);
 its exact layers are only drawn. Ours keeps LeNet-5's layer sequence, scaled to scikit-learn's 8x8 digits
@@ -48,10 +49,35 @@ as in the paper's Fig. 15 (a). The circuit is linear, so ``v_read`` cancels; the
 resistance only through ``r_wire / R_ON`` (:mod:`model.aimc.irdrop`). Each layer's array is factorised once; the MVMs of
 all images go through it as one batch (``method="transfer"``: the solver's response to the unit input vectors, exact
 by superposition; ``"direct"`` solves every input vector; both agree to rounding, tested).
+
+Fixed-range converters (:class:`Periphery`; ours, the paper's Fig. 15 (a) calls only pooling, ReLU and BatchNorm
+digital and errorless and leaves the converters open): with float activations and no converter, an IR-drop gain
+loss only rescales a ReLU layer and costs almost nothing. The paper's networks quantise activations ("quantization
+to a very limited amount of activation and weight levels"; its ref. [4], Choi et al. 2019, clips activations to a
+fixed range), so :class:`Periphery` adds, per crossbar, a DAC of ``act_bits`` (unsigned uniform codes over
+``[0, act_max]``) on the activation lines and an ADC of ``adc_bits`` on the summation lines with a FIXED full scale:
+``conversions=1`` converts the analog difference ``I+ - I-`` once per output (signed, ``2^(b-1) - 1`` codes each
+side of 0 over ``[-diff_max, diff_max]``), ``conversions=2`` converts both summation lines (unsigned over
+``[0, line_max]``) and subtracts digitally; the paper's Fig. 9 leaves this open. The full scales come from
+:func:`calibrate_ranges`: the largest value on the wire-free float network over a calibration set (ours: no
+clipping at nominal), so a gain loss from IR drop uses fewer codes, and shrinks further layer by layer. There is no
+per-column gain calibration (Fig. 16 shows the uncompensated drop). :func:`reference_mvm` is the same periphery
+around the exact ternary product: the zero-variation (wire-free) network of each variant, which
+:class:`CrossbarNetwork` with ``r_wire = 0`` reproduces code for code (tested).
+
+High-capacity ternary MLP (:class:`TernaryMLP`)
+-----------------------------------------------
+The paper's Fig. 14 network is a ResNet-26 sized for CIFAR-100, far larger than its task needs. Our CNN is not: its
+noiseless training error is 1.6-2.6 % at sigma_w,train = 0.3 and 4.5-5.8 % at 0.4 (``aimc_cnn.json``; conv1 has fan-in
+9), so training noise costs it clean accuracy. :class:`TernaryMLP` (default ``64 -> 128 -> 128 -> 10``, rows = the
+64 pixels in (H, W) order, ReLU between layers, the same ternary quantiser, noise and straight-through training,
+:func:`train_mlp`) has fan-ins 64 and 128 and fits its training data at every sigma_w,train up to 0.4 (committed
+``aimc_mlp.npz``/``.json``, by ``scripts/train/aimc.py --arch mlp``).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -68,17 +94,27 @@ from model.checks import check_int, check_real
 from model.digits import check_images
 from model.nn import col2im, from_rows, im2col, max_pool, max_pool_backward, to_rows
 
-__all__ = ["LAYERS", "SHAPES", "DEFAULT_WEIGHTS", "V_READ", "ternarize", "TernaryCNN", "load_split", "train",
-           "loss_and_grads", "forward", "CrossbarNetwork", "noise_errors", "ir_drop_errors", "load_models",
-           "load_test_set", "knee_r_on", "array_loss", "layer_losses",
-           "equal_loss_r_on", "VariationGrid", "variation_grid", "pack_ternary",
-           "unpack_ternary", "models_npz", "crossbar_row_order"]
+__all__ = ["LAYERS", "SHAPES", "DEFAULT_WEIGHTS", "DEFAULT_MLP_WEIGHTS", "MLP_HIDDEN", "V_READ", "ternarize",
+           "TernaryCNN", "TernaryMLP", "mlp_layers", "load_split", "load_calibration_set", "train", "train_mlp",
+           "loss_and_grads", "forward", "mlp_forward", "mlp_loss_and_grads", "Periphery", "Ranges",
+           "calibrate_ranges", "quantise_uniform", "reference_mvm", "CrossbarNetwork", "noise_errors",
+           "ir_drop_errors", "ir_drop_sweep", "load_models", "load_test_set", "knee_r_on", "array_loss",
+           "layer_losses", "equal_loss_r_on", "VariationGrid", "variation_grid", "pack_ternary", "unpack_ternary",
+           "models_npz", "crossbar_row_order"]
 
 #: (name, kind, fan_in, fan_out)
 LAYERS = (("conv1", "conv", 9, 6), ("conv2", "conv", 54, 16), ("fc1", "fc", 64, 120), ("fc2", "fc", 120, 84),
           ("fc3", "fc", 84, 10))
 SHAPES = {name: (fi, fo) for name, _, fi, fo in LAYERS}
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "aimc_cnn.npz"
+#: The committed high-capacity ternary MLPs (``scripts/train/aimc.py --arch mlp``).
+DEFAULT_MLP_WEIGHTS = DEFAULT_WEIGHTS.with_name("aimc_mlp.npz")
+#: Hidden widths of :class:`TernaryMLP` (ours: the narrowest power of two whose noiseless training error stays
+#: below 0.5 % at sigma_w,train = 0.4 in a trial of 64/128/256; ``aimc_mlp.json`` records it per model).
+MLP_HIDDEN = (128, 128)
+#: Pixels of one digits image, the MLP's input rows.
+N_PIXELS = 64
+N_CLASSES = 10
 #: Read voltage of the activation lines for an activation of 1 (ours; it cancels in the linear crossbar).
 V_READ = 0.1
 TWN_DELTA = 0.7   # Li & Liu (2016): delta = 0.7 E|w|
@@ -175,10 +211,8 @@ def forward(x, weights, biases, mvm=None, cache: list | None = None, patches=Non
     return a
 
 
-def loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
-    """Mean cross-entropy of ``forward(x, weights, biases)`` and its gradients w.r.t. weights and biases."""
-    cache: list = []
-    logits = forward(x, weights, biases, cache=cache)
+def _cross_entropy(logits: np.ndarray, y) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy of ``logits`` ``(N, 10)`` against labels ``y`` and its gradient w.r.t. the logits."""
     y = np.asarray(y)
     n = logits.shape[0]
     z = logits - logits.max(axis=1, keepdims=True)
@@ -187,6 +221,15 @@ def loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
     d = np.exp(logp)
     d[np.arange(n), y] -= 1
     d /= n
+    return loss, d
+
+
+def loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
+    """Mean cross-entropy of ``forward(x, weights, biases)`` and its gradients w.r.t. weights and biases."""
+    cache: list = []
+    logits = forward(x, weights, biases, cache=cache)
+    n = logits.shape[0]
+    loss, d = _cross_entropy(logits, y)
     gw, gb = [None] * 5, [None] * 5
     for k in (4, 3, 2):
         a_in, z_k = cache[k]
@@ -218,25 +261,67 @@ def ternarize(w: np.ndarray) -> tuple[np.ndarray, float]:
     return t, alpha
 
 
+def _mlp_rows(x) -> np.ndarray:
+    """Digits images -> the MLP's input rows ``(N, 64)``, pixels in (H, W) order (its first crossbar's rows)."""
+    a = _images(x)
+    return a.reshape(a.shape[0], N_PIXELS)
+
+
+def mlp_forward(x, weights, biases, mvm=None, cache: list | None = None, patches=None) -> np.ndarray:
+    """Logits ``(N, 10)`` of the MLP with float ``weights`` (``(fan_in, fan_out)`` each): ReLU between layers.
+
+    ``mvm``, ``cache`` as for :func:`forward`; ``patches``: the input rows (:meth:`TernaryMLP.inputs`) if already
+    computed.
+    """
+    a = _mlp_rows(x) if patches is None else patches
+    mvm = mvm or (lambda k, v: v @ weights[k])
+    last = len(weights) - 1
+    for k in range(len(weights)):
+        z = _add_bias(mvm(k, a), biases[k])
+        if cache is not None:
+            cache.append((a, z))
+        a = np.maximum(z, 0) if k < last else z
+    return a
+
+
+def mlp_loss_and_grads(x, y, weights, biases) -> tuple[float, list, list]:
+    """Mean cross-entropy of :func:`mlp_forward` and its gradients w.r.t. weights and biases."""
+    cache: list = []
+    loss, d = _cross_entropy(mlp_forward(x, weights, biases, cache=cache), y)
+    n_layers = len(weights)
+    gw, gb = [None] * n_layers, [None] * n_layers
+    for k in range(n_layers - 1, -1, -1):
+        a_in, z_k = cache[k]
+        if k < n_layers - 1:
+            d = d * (z_k > 0)
+        gw[k] = a_in.T @ d
+        gb[k] = d.sum(axis=0)
+        if k:
+            d = d @ weights[k].T
+    return loss, gw, gb
+
+
+def mlp_layers(hidden=MLP_HIDDEN) -> tuple:
+    """``(name, "fc", fan_in, fan_out)`` of the MLP ``64 -> hidden... -> 10`` (names ``fc1``, ``fc2``, ...)."""
+    hidden = tuple(check_int("hidden", h, min=1, type_error=False) for h in hidden)
+    sizes = (N_PIXELS, *hidden, N_CLASSES)
+    return tuple((f"fc{k + 1}", "fc", a, b) for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+
+
 # ----------------------------------------------------------------------------------------------------- model
-@dataclass(frozen=True)
-class TernaryCNN:
-    """A trained ternary CNN: per layer an int8 ``(fan_in, fan_out)`` matrix in {-1, 0, 1}, a scale and a bias."""
+def _check_layers(layers, ternary, scales, biases) -> None:
+    if not (len(ternary) == len(scales) == len(biases) == len(layers)):
+        raise ValueError(f"ternary, scales and biases need {len(layers)} layers each")
+    for (name, _, fi, fo), t, b in zip(layers, ternary, biases):
+        if np.shape(t) != (fi, fo) or np.shape(b) != (fo,):
+            raise ValueError(f"{name}: ternary must be ({fi}, {fo}) and bias ({fo},), got {np.shape(t)} and "
+                             f"{np.shape(b)}")
+        if not np.isin(t, (-1, 0, 1)).all():
+            raise ValueError(f"{name}: ternary weights must be in {{-1, 0, 1}}")
 
-    ternary: tuple
-    scales: tuple
-    biases: tuple
-    meta: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        if not (len(self.ternary) == len(self.scales) == len(self.biases) == len(LAYERS)):
-            raise ValueError(f"ternary, scales and biases need {len(LAYERS)} layers each")
-        for (name, _, fi, fo), t, b in zip(LAYERS, self.ternary, self.biases):
-            if np.shape(t) != (fi, fo) or np.shape(b) != (fo,):
-                raise ValueError(f"{name}: ternary must be ({fi}, {fo}) and bias ({fo},), got {np.shape(t)} and "
-                                 f"{np.shape(b)}")
-            if not np.isin(t, (-1, 0, 1)).all():
-                raise ValueError(f"{name}: ternary weights must be in {{-1, 0, 1}}")
+class _TernaryNet:
+    """What :class:`TernaryCNN` and :class:`TernaryMLP` share: noisy weights, error, the first layer's rows."""
 
     def weights(self, sigma: float = 0.0, rng: np.random.Generator | None = None,
                 level_sigmas: dict | None = None) -> list[np.ndarray]:
@@ -261,8 +346,10 @@ class TernaryCNN:
         return out
 
     def forward(self, x, weights=None, mvm=None, patches=None) -> np.ndarray:
-        """Logits; ``weights`` default to the noiseless ones; ``mvm``, ``patches`` as in :func:`forward`."""
-        return forward(x, self.weights() if weights is None else weights, self.biases, mvm=mvm, patches=patches)
+        """Logits; ``weights`` default to the noiseless ones; ``mvm`` as in :func:`forward`; ``patches``: the first
+        layer's rows (:meth:`inputs`) if already computed."""
+        return self._forward(x, self.weights() if weights is None else weights, self.biases, mvm=mvm,
+                             patches=patches)
 
     def error(self, x, y, weights=None, mvm=None, patches=None) -> float:
         """Test error (fraction misclassified)."""
@@ -271,6 +358,54 @@ class TernaryCNN:
     @property
     def n_weights(self) -> int:
         return int(sum(t.size for t in self.ternary))
+
+
+@dataclass(frozen=True)
+class TernaryCNN(_TernaryNet):
+    """A trained ternary CNN: per layer an int8 ``(fan_in, fan_out)`` matrix in {-1, 0, 1}, a scale and a bias."""
+
+    ternary: tuple
+    scales: tuple
+    biases: tuple
+    meta: dict = field(default_factory=dict)
+
+    layers = LAYERS
+    _forward = staticmethod(forward)
+
+    def __post_init__(self):
+        _check_layers(LAYERS, self.ternary, self.scales, self.biases)
+
+    @staticmethod
+    def inputs(x) -> np.ndarray:
+        """The first crossbar's rows of images ``x``: :func:`_patches` (crossbar row order)."""
+        return _patches(_images(x))
+
+
+@dataclass(frozen=True)
+class TernaryMLP(_TernaryNet):
+    """A trained ternary MLP ``64 -> hidden... -> 10`` (:func:`mlp_layers`), stored like :class:`TernaryCNN`."""
+
+    ternary: tuple
+    scales: tuple
+    biases: tuple
+    meta: dict = field(default_factory=dict)
+
+    _forward = staticmethod(mlp_forward)
+
+    def __post_init__(self):
+        shapes = [np.shape(t) for t in self.ternary]
+        if not shapes or any(len(sh) != 2 for sh in shapes):
+            raise ValueError(f"ternary must be a non-empty sequence of 2-D matrices, got shapes {shapes}")
+        _check_layers(mlp_layers([fo for _, fo in shapes[:-1]]), self.ternary, self.scales, self.biases)
+
+    @property
+    def layers(self) -> tuple:
+        return mlp_layers([np.shape(t)[1] for t in self.ternary[:-1]])
+
+    @staticmethod
+    def inputs(x) -> np.ndarray:
+        """The first crossbar's rows of images ``x``: the 64 pixels in (H, W) order."""
+        return _mlp_rows(x)
 
 
 def pack_ternary(t) -> np.ndarray:
@@ -302,6 +437,53 @@ def load_split(seed: int = 0, test_size: float = 0.3):
 
 
 # -------------------------------------------------------------------------------------------------- training
+def _check_training(sigma_train, seed, epochs, batch, lr):
+    return (check_real("sigma_train", sigma_train, min=0, type_error=False),
+            check_int("seed", seed, min=0, type_error=False), check_int("epochs", epochs, min=1, type_error=False),
+            check_int("batch", batch, min=1, type_error=False),
+            check_real("lr", lr, min=0, min_open=True, type_error=False))
+
+
+def _train_ternary(x, y, shapes, grads, sigma_train, seed, epochs, batch, lr, progress):
+    """Fig. 12's loop shared by both networks: ternarise, add ``sigma_train`` noise, straight-through Adam.
+
+    ``shapes``: ``(fan_in, fan_out)`` per layer; ``grads(x, y, weights, biases)`` -> ``(loss, gw, gb)``. The random
+    stream (``default_rng(seed)``: He initialisation layer by layer, then per epoch a permutation and per batch one
+    noise draw per layer) is the one the committed CNNs were trained with. Returns ``(latent, biases)``.
+    """
+    rng = np.random.default_rng(seed)
+    latent = [rng.normal(0, math.sqrt(2 / fi), (fi, fo)) for fi, fo in shapes]
+    biases = [np.zeros(fo) for _, fo in shapes]
+    params = latent + biases
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    steps_per_epoch = math.ceil(len(x) / batch)
+    total, step = epochs * steps_per_epoch, 0
+    epochs_it = range(epochs) if progress is None else progress(range(epochs))
+    for _ in epochs_it:
+        order = rng.permutation(len(x))
+        for s in range(0, len(x), batch):
+            idx = order[s:s + batch]
+            eff = []
+            for w in latent:
+                t, alpha = ternarize(w)
+                noise = sigma_train * rng.standard_normal(w.shape) if sigma_train > 0 else 0.0
+                eff.append(alpha * (t + noise))
+            _, gw, gb = grads(x[idx], y[idx], eff, biases)
+            step += 1
+            rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
+            for i, (p, g) in enumerate(zip(params, gw + gb)):       # straight-through: d/dlatent = d/deff
+                m1[i] = 0.9 * m1[i] + 0.1 * g
+                m2[i] = 0.999 * m2[i] + 0.001 * g * g
+                p -= rate * (m1[i] / (1 - 0.9 ** step)) / (np.sqrt(m2[i] / (1 - 0.999 ** step)) + 1e-8)
+    return latent, biases
+
+
+def _ternary_parts(latent, biases) -> tuple:
+    tern = [ternarize(w) for w in latent]
+    return tuple(t for t, _ in tern), tuple(a for _, a in tern), tuple(b.copy() for b in biases)
+
+
 @_one_blas_thread
 def train(x, y, sigma_train: float, seed: int, epochs: int = 80, batch: int = 32, lr: float = 3e-3,
           progress=None) -> TernaryCNN:
@@ -320,63 +502,65 @@ def train(x, y, sigma_train: float, seed: int, epochs: int = 80, batch: int = 32
     progress : callable, optional
         Wraps the epoch iterator (e.g. tqdm).
     """
-    sigma_train = check_real("sigma_train", sigma_train, min=0, type_error=False)
-    seed = check_int("seed", seed, min=0, type_error=False)
-    epochs = check_int("epochs", epochs, min=1, type_error=False)
-    batch = check_int("batch", batch, min=1, type_error=False)
-    lr = check_real("lr", lr, min=0, min_open=True, type_error=False)
-    x = _images(x)
-    y = np.asarray(y)
-    rng = np.random.default_rng(seed)
-    latent = [rng.normal(0, math.sqrt(2 / fi), (fi, fo)) for _, _, fi, fo in LAYERS]
-    biases = [np.zeros(fo) for *_, fo in LAYERS]
-    params = latent + biases
-    m1 = [np.zeros_like(p) for p in params]
-    m2 = [np.zeros_like(p) for p in params]
-    steps_per_epoch = math.ceil(len(x) / batch)
-    total, step = epochs * steps_per_epoch, 0
-    epochs_it = range(epochs) if progress is None else progress(range(epochs))
-    for _ in epochs_it:
-        order = rng.permutation(len(x))
-        for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
-            eff = []
-            for w in latent:
-                t, alpha = ternarize(w)
-                noise = sigma_train * rng.standard_normal(w.shape) if sigma_train > 0 else 0.0
-                eff.append(alpha * (t + noise))
-            _, gw, gb = loss_and_grads(x[idx], y[idx], eff, biases)
-            step += 1
-            rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
-            for i, (p, g) in enumerate(zip(params, gw + gb)):       # straight-through: d/dlatent = d/deff
-                m1[i] = 0.9 * m1[i] + 0.1 * g
-                m2[i] = 0.999 * m2[i] + 0.001 * g * g
-                p -= rate * (m1[i] / (1 - 0.9 ** step)) / (np.sqrt(m2[i] / (1 - 0.999 ** step)) + 1e-8)
-    tern = [ternarize(w) for w in latent]
-    return TernaryCNN(tuple(t for t, _ in tern), tuple(a for _, a in tern), tuple(b.copy() for b in biases),
+    sigma_train, seed, epochs, batch, lr = _check_training(sigma_train, seed, epochs, batch, lr)
+    latent, biases = _train_ternary(_images(x), np.asarray(y), [(fi, fo) for _, _, fi, fo in LAYERS],
+                                    loss_and_grads, sigma_train, seed, epochs, batch, lr, progress)
+    return TernaryCNN(*_ternary_parts(latent, biases),
                       {"sigma_train": sigma_train, "seed": seed, "epochs": epochs, "batch": batch, "lr": lr})
+
+
+@_one_blas_thread
+def train_mlp(x, y, sigma_train: float, seed: int, hidden=MLP_HIDDEN, epochs: int = 60, batch: int = 32,
+              lr: float = 3e-3, progress=None) -> TernaryMLP:
+    """:func:`train` for the ternary MLP ``64 -> hidden... -> 10`` (:class:`TernaryMLP`).
+
+    Parameters
+    ----------
+    x, y, sigma_train, seed, batch, lr, progress
+        As for :func:`train`.
+    hidden : sequence of int
+        Hidden widths, each >= 1 (default :data:`MLP_HIDDEN`).
+    epochs : int
+        >= 1 (default 60: ours, the noiseless training error is below 0.5 % at sigma_w,train = 0.4 with it).
+    """
+    sigma_train, seed, epochs, batch, lr = _check_training(sigma_train, seed, epochs, batch, lr)
+    layers = mlp_layers(hidden)
+    latent, biases = _train_ternary(_images(x), np.asarray(y), [(fi, fo) for _, _, fi, fo in layers],
+                                    mlp_loss_and_grads, sigma_train, seed, epochs, batch, lr, progress)
+    return TernaryMLP(*_ternary_parts(latent, biases),
+                      {"sigma_train": sigma_train, "seed": seed, "epochs": epochs, "batch": batch, "lr": lr,
+                       "hidden": [fo for _, _, _, fo in layers[:-1]]})
 
 
 # ------------------------------------------------------------------------------------------ committed weights
 def models_npz(models: list, test_indices, metadata: dict) -> bytes:
-    """The compressed npz bytes of ``models`` (a list of :class:`TernaryCNN`), read back by :func:`load_models`.
+    """The compressed npz bytes of ``models`` (a list of :class:`TernaryCNN` or of :class:`TernaryMLP` of one
+    architecture), read back by :func:`load_models`.
 
     One array per layer for all models, model ``m`` in row ``m``: ``<layer>.t5`` (uint8, the ternary matrix five
     weights per byte, :func:`pack_ternary`), ``<layer>.bias`` (float32), ``alpha`` (float32, (models, layers)),
     ``sigma_train`` and ``seed`` (from each model's ``meta``), ``test_indices`` (int64) and ``metadata`` (JSON as a
-    0-d string array). Stacking keeps the per-entry overhead of the zip archive out of the committed file.
+    0-d string array; its ``"architecture"``, a list of ``{name, kind, fan_in, fan_out}``, tells
+    :func:`load_models` which network it holds). Stacking keeps the per-entry overhead of the zip archive out of
+    the committed file.
     """
     import io
 
+    layers = models[0].layers
+    if any(m.layers != layers for m in models):
+        raise ValueError("models must all have the same architecture")
+    arch = [{"name": n, "kind": k, "fan_in": fi, "fan_out": fo} for n, k, fi, fo in layers]
+    if metadata.get("architecture", arch) != arch:
+        raise ValueError(f"metadata['architecture'] must describe the models' layers {arch}")
     arrays = {}
-    for k, (name, *_) in enumerate(LAYERS):
+    for k, (name, *_) in enumerate(layers):
         arrays[f"{name}.t5"] = np.stack([pack_ternary(m.ternary[k]) for m in models])
         arrays[f"{name}.bias"] = np.stack([np.asarray(m.biases[k], np.float32) for m in models])
     arrays["alpha"] = np.array([m.scales for m in models], np.float32)
     arrays["sigma_train"] = np.array([m.meta["sigma_train"] for m in models], np.float64)
     arrays["seed"] = np.array([m.meta["seed"] for m in models], np.int64)
     arrays["test_indices"] = np.asarray(test_indices, np.int64)
-    arrays["metadata"] = np.array(json.dumps(metadata))
+    arrays["metadata"] = np.array(json.dumps({**metadata, "architecture": arch}))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
@@ -385,10 +569,16 @@ def models_npz(models: list, test_indices, metadata: dict) -> bytes:
 def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]:
     """The committed models of ``scripts/train/aimc.py`` (format: :func:`models_npz`).
 
+    Parameters
+    ----------
+    path : str or Path, optional
+        Default :data:`DEFAULT_WEIGHTS` (the CNNs); :data:`DEFAULT_MLP_WEIGHTS` holds the MLPs.
+
     Returns
     -------
     tuple
-        ``({(sigma_train, seed): TernaryCNN}, test_indices, metadata)``.
+        ``({(sigma_train, seed): TernaryCNN or TernaryMLP}, test_indices, metadata)``: a file whose metadata
+        architecture has a conv layer (or none, as the first CNN files) holds :data:`LAYERS` CNNs, else MLPs.
     """
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
     if not path.is_file():
@@ -396,13 +586,18 @@ def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["metadata"]))
         data = {k: z[k] for k in z.files if k != "metadata"}
+    arch = meta.get("architecture")
+    if arch is None or any(a["kind"] == "conv" for a in arch):
+        cls, layers = TernaryCNN, LAYERS
+    else:
+        cls, layers = TernaryMLP, tuple((a["name"], a["kind"], a["fan_in"], a["fan_out"]) for a in arch)
     models = {}
     for m, (s, k) in enumerate(zip(data["sigma_train"], data["seed"])):
         key = (float(s), int(k))
-        models[key] = TernaryCNN(
-            tuple(unpack_ternary(data[f"{n}.t5"][m], (fi, fo)) for n, _, fi, fo in LAYERS),
+        models[key] = cls(
+            tuple(unpack_ternary(data[f"{n}.t5"][m], (fi, fo)) for n, _, fi, fo in layers),
             tuple(float(a) for a in data["alpha"][m]),
-            tuple(data[f"{n}.bias"][m].astype(np.float64) for n, *_ in LAYERS),
+            tuple(data[f"{n}.bias"][m].astype(np.float64) for n, *_ in layers),
             {"sigma_train": key[0], "seed": key[1]})
     return models, np.asarray(data["test_indices"]), meta
 
@@ -413,9 +608,16 @@ def load_test_set(test_indices) -> tuple[np.ndarray, np.ndarray]:
     return digits.take(test_indices, dtype=np.float64)
 
 
+def load_calibration_set(test_indices) -> tuple[np.ndarray, np.ndarray]:
+    """The training images (every image not in ``test_indices``) and labels, NCHW float64: what the converters'
+    full scales are calibrated on (:func:`calibrate_ranges`), never the test set."""
+    train_idx, _ = digits.split_indices(test_indices=test_indices)
+    return digits.take(train_idx, dtype=np.float64)
+
+
 # ------------------------------------------------------------------------------------- variation sweeps (13/14)
 @_one_blas_thread
-def noise_errors(model: TernaryCNN, x, y, sigma_test: float, n_draws: int, seed,
+def noise_errors(model: TernaryCNN | TernaryMLP, x, y, sigma_test: float, n_draws: int, seed,
                  level_sigmas: dict | None = None) -> np.ndarray:
     """Test error of ``n_draws`` chips (one weight-noise draw each) at ``sigma_test``; ``(n_draws,)``.
 
@@ -428,7 +630,7 @@ def noise_errors(model: TernaryCNN, x, y, sigma_test: float, n_draws: int, seed,
     n_draws = check_int("n_draws", n_draws, min=1, type_error=False)
     seed = [int(s) for s in np.atleast_1d(seed)]
     x = _images(x).astype(np.float32)
-    patches = _patches(x)
+    patches = model.inputs(x)
     if sigma_test == 0 and level_sigmas is None:
         return np.full(n_draws, model.error(x, y, patches=patches))
 
@@ -438,13 +640,172 @@ def noise_errors(model: TernaryCNN, x, y, sigma_test: float, n_draws: int, seed,
     return np.array([chip(k) for k in range(n_draws)])
 
 
+# --------------------------------------------------------------------------------- converters (ours, Fig. 15 a)
+#: Largest converter resolution accepted (bits).
+MAX_CONVERTER_BITS = 16
+
+
+@dataclass(frozen=True)
+class Periphery:
+    """Fixed-range DAC/ADC around every crossbar (module docstring, "Fixed-range converters"; ours).
+
+    Parameters
+    ----------
+    adc_bits : int or None
+        ADC resolution in bits, 2..16; ``None``: no ADC (float outputs, the network of the original report).
+    act_bits : int or None
+        DAC (activation) resolution in bits, 1..16; ``None``: float activations.
+    conversions : int
+        ADC conversions per output: 1 (the differential current ``I+ - I-``, signed) or 2 (each summation line,
+        unsigned, subtracted digitally). Fig. 9 leaves this open.
+    """
+
+    adc_bits: int | None = None
+    act_bits: int | None = None
+    conversions: int = 1
+
+    def __post_init__(self):
+        if self.adc_bits is not None:
+            object.__setattr__(self, "adc_bits", check_int("adc_bits", self.adc_bits, min=2, max=MAX_CONVERTER_BITS,
+                                                           type_error=False))
+        if self.act_bits is not None:
+            object.__setattr__(self, "act_bits", check_int("act_bits", self.act_bits, min=1, max=MAX_CONVERTER_BITS,
+                                                           type_error=False))
+        object.__setattr__(self, "conversions", check_int("conversions", self.conversions, min=1, max=2,
+                                                          type_error=False))
+
+    @property
+    def ideal(self) -> bool:
+        """No converter at all: every value stays a float."""
+        return self.adc_bits is None and self.act_bits is None
+
+    @property
+    def label(self) -> str:
+        """Short name, e.g. ``"ADC 6 b"``, ``"ADC 6 b x2 lines, DAC 4 b"``, ``"float (no converters)"``."""
+        if self.ideal:
+            return "float (no converters)"
+        parts = []
+        if self.adc_bits is not None:
+            parts.append(f"ADC {self.adc_bits} b" + (" x2 lines" if self.conversions == 2 else ""))
+        if self.act_bits is not None:
+            parts.append(f"DAC {self.act_bits} b")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """Converter full scales per layer (:func:`calibrate_ranges`), alpha excluded.
+
+    ``act[k]``: largest input activation of layer ``k``; ``diff[k]``: largest ``|a @ t|`` (units of the +1 weight
+    times one unit of activation); ``line[k]``: largest summation-line value ``a @ (G / (G_P - G_AP))`` (the same
+    unit); ``tmr``: the TMR the line values were computed with.
+    """
+
+    act: tuple
+    diff: tuple
+    line: tuple
+    tmr: float
+
+
+def _line_units(t, tmr: float) -> np.ndarray:
+    """Device conductances of ``t``'s crossbar in units of ``G_P - G_AP``: G_P -> (1 + TMR) / TMR, G_AP -> 1 / TMR
+    (:func:`model.aimc.devices.crossbar_conductances`; ``G_AP = G_P / (1 + TMR)``, module docstring of devices)."""
+    return crossbar_conductances(t, (1 + tmr) / tmr, 1 / tmr)
+
+
+def calibrate_ranges(model, x, tmr: float = TMR) -> Ranges:
+    """Full scales of :class:`Periphery`'s converters: the largest values of the wire-free float network on ``x``.
+
+    Parameters
+    ----------
+    model : TernaryCNN or TernaryMLP
+    x : array_like
+        Calibration images (:func:`load_calibration_set`: the training set, never the test set).
+    tmr : float
+        TMR of the line values (> 0).
+
+    Raises
+    ------
+    ValueError
+        A layer whose calibrated full scale is 0 (it never conducts on ``x``).
+    """
+    tmr = check_real("tmr", tmr, min=0, min_open=True, type_error=False)
+    act, diff, line = [], [], []
+
+    def mvm(k, a):
+        z = a @ model.ternary[k]
+        act.append(float(a.max()))
+        diff.append(float(np.abs(z).max()))
+        line.append(float((a @ _line_units(model.ternary[k], tmr)).max()))
+        return z * model.scales[k]
+
+    model.forward(_images(x), mvm=mvm)
+    for name, values in (("activation", act), ("ADC", diff), ("line", line)):
+        if min(values) <= 0:
+            raise ValueError(f"calibration gives a zero {name} full scale at layer {values.index(min(values))}; "
+                             f"use a calibration set on which every layer conducts")
+    return Ranges(tuple(act), tuple(diff), tuple(line), tmr)
+
+
+def quantise_uniform(v, full_scale: float, bits: int, signed: bool) -> np.ndarray:
+    """Uniform mid-tread quantiser with a fixed full scale (a DAC or ADC; ours).
+
+    ``levels = 2^(bits-1) - 1`` (signed: codes ``-levels .. levels``) or ``2^bits - 1`` (unsigned: ``0 .. levels``),
+    ``step = full_scale / levels``, result ``clip(rint(v / step), code_min, levels) * step`` (round half to even).
+    """
+    full_scale = check_real("full_scale", full_scale, min=0, min_open=True, type_error=False)
+    bits = check_int("bits", bits, min=2 if signed else 1, max=MAX_CONVERTER_BITS, type_error=False)
+    levels = 2 ** (bits - 1) - 1 if signed else 2 ** bits - 1
+    step = full_scale / levels
+    return np.clip(np.rint(np.asarray(v) / step), -levels if signed else 0, levels) * step
+
+
+def _check_periphery(periphery, ranges, n_layers: int, tmr: float):
+    periphery = Periphery() if periphery is None else periphery
+    if not isinstance(periphery, Periphery):
+        raise ValueError(f"periphery must be a Periphery, got {type(periphery).__name__}")
+    if not periphery.ideal:
+        if not isinstance(ranges, Ranges) or len(ranges.diff) != n_layers:
+            raise ValueError(f"ranges must be the Ranges of this model ({n_layers} layers, calibrate_ranges) when "
+                             f"the periphery has converters ({periphery.label})")
+        if ranges.tmr != tmr:
+            raise ValueError(f"ranges were calibrated at tmr = {ranges.tmr:g}, the crossbar has tmr = {tmr:g}")
+    return periphery
+
+
+def _convert(periphery: Periphery, ranges: Ranges | None, k: int, a: np.ndarray, analog) -> np.ndarray:
+    """Layer ``k``'s MVM through ``periphery``, alpha excluded: DAC on ``a``, then ``analog(a, lines)`` (the
+    summation-line values ``(N, 2 fan_out)`` if ``lines`` else their differences ``(N, fan_out)``), then the ADC."""
+    if periphery.act_bits is not None:
+        a = quantise_uniform(a, ranges.act[k], periphery.act_bits, signed=False)
+    if periphery.adc_bits is not None and periphery.conversions == 2:
+        q = quantise_uniform(analog(a, True), ranges.line[k], periphery.adc_bits, signed=False)
+        return q[:, 0::2] - q[:, 1::2]
+    z = analog(a, False)
+    if periphery.adc_bits is not None:
+        z = quantise_uniform(z, ranges.diff[k], periphery.adc_bits, signed=True)
+    return z
+
+
+def reference_mvm(model, periphery: Periphery | None = None, ranges: Ranges | None = None):
+    """``mvm(k, a)`` of the wire-free network with ``periphery``: the exact ternary product ``a @ t`` (or the exact
+    line values for ``conversions=2``) through the same converters as :class:`CrossbarNetwork`, times alpha. With
+    no converters it is the plain network (up to rounding). Pass it as ``model.error(x, y, mvm=...)``."""
+    periphery = _check_periphery(periphery, ranges, len(model.ternary), ranges.tmr if ranges else TMR)
+
+    def analog(k):
+        return lambda a, lines: a @ (_line_units(model.ternary[k], ranges.tmr) if lines else model.ternary[k])
+
+    return lambda k, a: _convert(periphery, ranges, k, a, analog(k)) * model.scales[k]
+
+
 # ------------------------------------------------------------------------------------------- IR drop (Fig. 16)
 class CrossbarNetwork:
     """``model`` with every MVM on a crossbar with wire resistance (module docstring).
 
     Parameters
     ----------
-    model : TernaryCNN
+    model : TernaryCNN or TernaryMLP
     r_on : float
         R_ON = 1 / G_P in ohms (> 0).
     r_wire : float
@@ -453,22 +814,51 @@ class CrossbarNetwork:
         G_AP = G_P / (1 + tmr).
     method : str
         ``"transfer"`` or ``"direct"`` (:meth:`model.aimc.irdrop.Crossbar.currents`).
+    periphery : Periphery, optional
+        The converters (default none: float activations and outputs).
+    ranges : Ranges, optional
+        Their full scales (:func:`calibrate_ranges` at this ``tmr``); required when ``periphery`` has converters.
     """
 
-    def __init__(self, model: TernaryCNN, r_on: float, r_wire: float, tmr: float = TMR, method: str = "transfer"):
+    def __init__(self, model, r_on: float, r_wire: float, tmr: float = TMR, method: str = "transfer",
+                 periphery: Periphery | None = None, ranges: Ranges | None = None):
         self.model = model
         self.r_on = check_real("r_on", r_on, min=0, min_open=True, unit="ohm", type_error=False)
         self.tmr = check_real("tmr", tmr, min=0, min_open=True, type_error=False)
         self.g_p = 1.0 / self.r_on
         self.g_ap = self.g_p / (1 + self.tmr)
         self.method = method
+        self.periphery = _check_periphery(periphery, ranges, len(model.ternary), self.tmr)
+        self.ranges = ranges
         self.arrays = [Crossbar(crossbar_conductances(t, self.g_p, self.g_ap), r_wire) for t in model.ternary]
+
+    def with_periphery(self, periphery: Periphery | None, ranges: Ranges | None = None) -> "CrossbarNetwork":
+        """The same crossbars (factorisations shared, not recomputed) behind another periphery."""
+        other = copy.copy(self)
+        other.periphery = _check_periphery(periphery, ranges, len(self.model.ternary), self.tmr)
+        other.ranges = ranges
+        return other
 
     @_one_blas_thread
     def mvm(self, k: int, a: np.ndarray) -> np.ndarray:
-        """Layer ``k``'s ``a @ (alpha t)`` through its crossbar: voltages in, differential currents out."""
-        i = self.arrays[k].currents(np.ascontiguousarray(a * V_READ, dtype=np.float64), method=self.method)
-        return (i[:, 0::2] - i[:, 1::2]) / (V_READ * (self.g_p - self.g_ap)) * self.model.scales[k]
+        """Layer ``k``'s ``a @ (alpha t)`` through its crossbar: voltages in, differential currents out, through
+        the periphery's converters.
+
+        The summation-line values are the exact ternary product (as in :func:`reference_mvm`) plus the solver's
+        IR-drop deviation ``(I - V @ G) / (V_READ (G_P - G_AP))``, the split of :mod:`model.aimc.irdrop`'s own
+        formulation: the same currents, but at ``r_wire = 0`` the deviation is exactly 0, so every periphery
+        reproduces its wire-free network code for code (no rounding tie can flip an ADC code).
+        """
+        arr = self.arrays[k]
+        t = self.model.ternary[k]
+
+        def analog(v, lines):
+            volts = np.ascontiguousarray(v * V_READ, dtype=np.float64)
+            dev = (arr.currents(volts, method=self.method) - volts @ arr.g) / (V_READ * (self.g_p - self.g_ap))
+            if lines:
+                return v @ _line_units(t, self.tmr) + dev
+            return v @ t + (dev[:, 0::2] - dev[:, 1::2])
+        return _convert(self.periphery, self.ranges, k, a, analog) * self.model.scales[k]
 
     def error(self, x, y) -> float:
         """Test error with every MVM through the crossbars."""
@@ -479,23 +869,37 @@ class CrossbarNetwork:
 
 
 @_one_blas_thread
-def ir_drop_errors(model: TernaryCNN, x, y, r_on_values, r_wires, tmr: float = TMR,
-                   progress=None) -> np.ndarray:
-    """Test error for every ``(r_wire, R_ON)`` pair, ``(len(r_wires), len(r_on_values))`` (Fig. 16).
+def ir_drop_sweep(model, x, y, r_on_values, r_wires, peripheries=(None,), ranges: Ranges | None = None,
+                  tmr: float = TMR, progress=None) -> np.ndarray:
+    """Test error for every periphery and ``(r_wire, R_ON)`` pair, ``(len(peripheries), len(r_wires),
+    len(r_on_values))`` (Fig. 16).
 
     Pairs with the same ``r_wire / R_ON`` give the same network (:mod:`model.aimc.irdrop`: the solution depends on the
-    product ``r_wire G`` only), so each distinct ratio (to 12 significant digits) is simulated once.
+    product ``r_wire G`` only), so each distinct ratio (to 12 significant digits) is factorised once and every
+    periphery (:class:`Periphery`, ``None`` = no converters; ``ranges`` from :func:`calibrate_ranges`) reads the
+    same crossbars.
     """
     r_on_values = [check_real("r_on", r, min=0, min_open=True, unit="ohm", type_error=False) for r in r_on_values]
     r_wires = [check_real("r_wire", r, min=0, unit="ohm", type_error=False) for r in r_wires]
+    peripheries = [_check_periphery(p, ranges, len(model.ternary), tmr) for p in peripheries]
     ratios = {}
     for rw in r_wires:
         for ron in r_on_values:
             ratios.setdefault(float(f"{rw / ron:.12g}"), (ron, rw))
     keys = sorted(ratios)
     it = keys if progress is None else progress(keys)
-    err = {key: CrossbarNetwork(model, *ratios[key], tmr=tmr).error(x, y) for key in it}
-    return np.array([[err[float(f"{rw / ron:.12g}")] for ron in r_on_values] for rw in r_wires])
+    err = {}
+    for key in it:
+        net = CrossbarNetwork(model, *ratios[key], tmr=tmr)
+        err[key] = [net.with_periphery(p, ranges).error(x, y) for p in peripheries]
+    return np.array([[[err[float(f"{rw / ron:.12g}")][i] for ron in r_on_values] for rw in r_wires]
+                     for i in range(len(peripheries))])
+
+
+def ir_drop_errors(model, x, y, r_on_values, r_wires, tmr: float = TMR, progress=None) -> np.ndarray:
+    """Test error for every ``(r_wire, R_ON)`` pair without converters, ``(len(r_wires), len(r_on_values))``
+    (Fig. 16; :func:`ir_drop_sweep` with no periphery)."""
+    return ir_drop_sweep(model, x, y, r_on_values, r_wires, tmr=tmr, progress=progress)[0]
 
 
 def knee_r_on(r_on_values, errors, baseline: float, rise: float) -> float:
@@ -617,8 +1021,8 @@ def variation_grid(models: dict, x, y, sigmas_test, n_draws: int, seed: int, see
                    progress=None) -> VariationGrid:
     """Evaluate every committed model at every sigma_w,test with ``n_draws`` chips each.
 
-    ``models``: ``{(sigma_train, seed): TernaryCNN}`` (:func:`load_models`); ``seeds`` restricts the training
-    seeds (default: all, which must be the same for every sigma_train). Chip ``d`` of model ``(a, k)`` at test
+    ``models``: ``{(sigma_train, seed): TernaryCNN or TernaryMLP}`` (:func:`load_models`); ``seeds`` restricts the
+    training seeds (default: all, which must be the same for every sigma_train). Chip ``d`` of model ``(a, k)`` at test
     sigma ``b`` uses the noise seed ``[seed, k, b, d]`` (the same chips for every sigma_train: paired draws).
     """
     sig_tr = sorted({s for s, _ in models})
