@@ -33,6 +33,29 @@ Decisions per model
   labelled approximation** (:func:`nasnet_large`): the cell structure of NASNet-A normal and reduction cells with
   their separable convolutions (each applied twice, as in the reference), 1x1 input adjustment convs and a
   factorized-reduction approximated by one 1x1 stride-2 conv. Its totals are checked with a wider tolerance.
+
+Shape files
+-----------
+A model of one's own is a JSON file (``mram-accel retention|glb --shapes FILE.json``; :func:`load_shapes`,
+validated against :data:`SHAPES_SCHEMA` with ``jsonschema``)::
+
+    {"name": "tiny", "input_hw": 6,
+     "layers": [{"name": "A", "kind": "conv", "in_h": 6, "in_w": 6, "in_c": 3, "out_c": 4, "k": 3, "bias": true},
+                {"name": "B", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 4, "out_c": 2, "k": 3, "pad": 1},
+                {"name": "C", "kind": "fc", "in_c": 32, "out_c": 10}]}
+
+* top level: ``name`` (string), ``layers`` (1 to 100000), optional ``input_hw`` (default: the first layer's
+  ``in_h``), ``chained`` (default true), ``note``; no other field.
+* a layer: ``name`` (unique), ``kind`` (``conv``, ``fc`` or ``pool``), ``in_c``, ``out_c`` and, except for ``fc``,
+  ``in_h``, ``in_w``; optional ``k_h``, ``k_w`` (or ``k`` for both; default 1), ``stride`` (1), ``pad_h``,
+  ``pad_w`` (or ``pad``; 0), ``groups`` (1; ``groups = in_c = out_c`` is depthwise), ``bias`` (false), ``bn``
+  (batch-norm channels, 0), ``ceil_mode`` (false). Sides, kernels, strides and padding are integers up to 2^16,
+  channels, groups and ``bn`` up to 2^20; a layer has at most 2^40 ifmap, ofmap and weight elements and 2^50 MACs.
+  ``fc``: ``in_h = in_w = k = groups = 1``; ``pool`` keeps channels; the kernel fits the padded input.
+* the layers chain: each reads the previous layer's output (``in_c``, ``in_h``, ``in_w`` equal to its ``out_c``
+  and output size ``(in + 2 pad - k) // stride + 1``; an ``fc`` layer reads it flattened, ``C * H * W``, or
+  pooled, ``C``). A branched network listed branch after branch (ResNet shortcuts, Inception, DenseNet) sets
+  ``"chained": false``; :func:`model_to_dict` writes it for such zoo models.
 """
 
 from __future__ import annotations
@@ -42,12 +65,22 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from model.checks import check_choice, check_int
+from model.checks import check_choice, check_int, describe_range
 
 __all__ = ["Layer", "Model", "MODEL_NAMES", "get_model", "list_models", "load_shapes", "model_from_dict",
-           "model_to_dict", "APPROXIMATE_MODELS", "PUBLISHED"]
+           "model_to_dict", "chain_error", "schema_error", "SHAPES_SCHEMA", "LAYER_SCHEMA", "APPROXIMATE_MODELS",
+           "PUBLISHED", "MAX_SIZE", "MAX_CHANNELS", "MAX_LAYER_ELEMENTS", "MAX_LAYER_MACS"]
 
 KINDS = ("conv", "fc", "pool")
+#: Bounds of every layer, so that no count wraps in the int64 columns of :mod:`model.stt_ai.dse` (ours, none from
+#: the paper): sides, kernels, strides and padding up to 2^16 (200 times the largest zoo input, 331), channels and
+#: groups up to 2^20 (250 times the widest zoo layer, 4032), ifmap, ofmap and weight elements up to 2^40 per layer
+#: (the largest zoo layer has 2^23), MACs up to 2^50 per image (VGG-19, the largest, has 2^34.2 in all). With
+#: ``batch <= 2^16`` (``mram-accel glb --batch``) the bytes of a layer stay below 2^58.
+MAX_SIZE = 1 << 16
+MAX_CHANNELS = 1 << 20
+MAX_LAYER_ELEMENTS = 1 << 40
+MAX_LAYER_MACS = 1 << 50
 
 
 @dataclass(frozen=True)
@@ -98,10 +131,13 @@ class Layer:
 
     def __post_init__(self):
         check_choice(f"layer {self.name!r}: kind", self.kind, KINDS)
-        for f in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride", "groups"):
-            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=1, type_error=False)
-        for f in ("pad_h", "pad_w", "bn"):
-            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=0, type_error=False)
+        for f in ("in_h", "in_w", "k_h", "k_w", "stride"):
+            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=1, max=MAX_SIZE, type_error=False)
+        for f in ("in_c", "out_c", "groups"):
+            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=1, max=MAX_CHANNELS, type_error=False)
+        for f in ("pad_h", "pad_w"):
+            check_int(f"layer {self.name!r}: {f}", getattr(self, f), min=0, max=MAX_SIZE, type_error=False)
+        check_int(f"layer {self.name!r}: bn", self.bn, min=0, max=MAX_CHANNELS, type_error=False)
         if self.in_c % self.groups or self.out_c % self.groups:
             raise ValueError(f"layer {self.name!r}: groups={self.groups} must divide in_c={self.in_c} "
                              f"and out_c={self.out_c}")
@@ -113,6 +149,11 @@ class Layer:
         if self.k_h > self.in_h + 2 * self.pad_h or self.k_w > self.in_w + 2 * self.pad_w:
             raise ValueError(f"layer {self.name!r}: kernel {self.k_h}x{self.k_w} larger than padded input "
                              f"{self.in_h + 2 * self.pad_h}x{self.in_w + 2 * self.pad_w}")
+        for what, n, limit in (("ifmap elements", self.ifmap_elems, MAX_LAYER_ELEMENTS),
+                               ("ofmap elements", self.ofmap_elems, MAX_LAYER_ELEMENTS),
+                               ("weights", self.weights, MAX_LAYER_ELEMENTS), ("MACs", self.macs, MAX_LAYER_MACS)):
+            if n > limit:
+                raise ValueError(f"layer {self.name!r}: {n} {what}, above the limit of 2^{limit.bit_length() - 1}")
 
     def _out(self, size, k, pad):
         span = size + 2 * pad - k
@@ -721,39 +762,155 @@ def get_model(name: str) -> Model:
 
 
 # ------------------------------------------------------------------------------------------------ JSON shape files
-_REQUIRED = ("name", "kind", "in_h", "in_w", "in_c", "out_c")
-_OPTIONAL = {"k_h": 1, "k_w": 1, "stride": 1, "pad_h": 0, "pad_w": 0, "groups": 1, "bias": False, "bn": 0,
+#: Most layers one shape file may hold (ours: 100 times NASNet-Large's, the longest zoo model).
+MAX_LAYERS = 100_000
+#: Longest layer or model name in a shape file.
+MAX_NAME = 200
+#: Largest shape file read, 16 MiB (ours: NASNet-Large's layers as JSON take about 0.3 MB).
+MAX_SHAPES_BYTES = 16 << 20
+
+_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_SIZE}
+_PAD = {"type": "integer", "minimum": 0, "maximum": MAX_SIZE}
+_CHANNELS = {"type": "integer", "minimum": 1, "maximum": MAX_CHANNELS}
+_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
+
+#: JSON Schema (draft 2020-12) of one layer of a shape file; ``k`` and ``pad`` are shorthands for ``k_h = k_w``
+#: and ``pad_h = pad_w``; an ``fc`` layer may leave out ``in_h``/``in_w`` (they are 1).
+LAYER_SCHEMA = {
+    "type": "object",
+    "required": ["name", "kind", "in_c", "out_c"],
+    "properties": {
+        "name": _NAME, "kind": {"enum": list(KINDS)}, "in_h": _SIZE, "in_w": _SIZE, "in_c": _CHANNELS,
+        "out_c": _CHANNELS, "k": _SIZE, "k_h": _SIZE, "k_w": _SIZE, "stride": _SIZE, "pad": _PAD, "pad_h": _PAD,
+        "pad_w": _PAD, "groups": _CHANNELS, "bias": {"type": "boolean"},
+        "bn": {"type": "integer", "minimum": 0, "maximum": MAX_CHANNELS}, "ceil_mode": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+    "if": {"required": ["kind"], "properties": {"kind": {"const": "fc"}}},
+    "else": {"required": ["in_h", "in_w"]},
+}
+#: JSON Schema of a shape file (the format :func:`model_to_dict` writes and :func:`load_shapes` reads).
+SHAPES_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["name", "layers"],
+    "properties": {
+        "name": _NAME,
+        "layers": {"type": "array", "minItems": 1, "maxItems": MAX_LAYERS, "items": LAYER_SCHEMA},
+        "input_hw": _SIZE,
+        "chained": {"type": "boolean"},
+        "note": {"type": "string", "maxLength": 10_000},
+    },
+    "additionalProperties": False,
+}
+_DEFAULTS = {"k_h": 1, "k_w": 1, "stride": 1, "pad_h": 0, "pad_w": 0, "groups": 1, "bias": False, "bn": 0,
              "ceil_mode": False}
 
 
+def chain_error(layers) -> str | None:
+    """Why ``layers`` do not form one chain, or None: each layer must read the previous layer's output (channels,
+    and height and width for a conv or pool layer; an fc layer reads it flattened, ``C * H * W``, or pooled to
+    ``C``)."""
+    for i in range(1, len(layers)):
+        p, l = layers[i - 1], layers[i]
+        if l.kind == "fc":
+            ok = l.in_c == p.out_c if p.kind == "fc" else l.in_c in (p.out_c, p.out_c * p.out_h * p.out_w)
+            got = f"in_c = {l.in_c}"
+            want = (f"{p.out_c}" if p.kind == "fc" else
+                    f"{p.out_c} (pooled) or {p.out_c * p.out_h * p.out_w} (flattened {p.out_c}x{p.out_h}x{p.out_w})")
+        else:
+            ok = (l.in_c, l.in_h, l.in_w) == (p.out_c, p.out_h, p.out_w)
+            got = f"in_c x in_h x in_w = {l.in_c}x{l.in_h}x{l.in_w}"
+            want = f"{p.out_c}x{p.out_h}x{p.out_w}"
+        if not ok:
+            return (f"layers[{i}] ({l.name!r}): {got} but layers[{i - 1}] ({p.name!r}) outputs {want}; each layer "
+                    f"reads the previous layer's output (a network listed branch after branch sets "
+                    f"\"chained\": false)")
+    return None
+
+
 def model_to_dict(model: Model) -> dict:
-    """JSON-serialisable form of a model (the format :func:`load_shapes` reads)."""
-    return {"name": model.name, "input_hw": model.input_hw,
-            "layers": [asdict(l) for l in model.layers]}
+    """JSON-serialisable form of a model (the format :func:`load_shapes` reads); ``"chained": false`` for a model
+    whose layers do not form one chain (branches listed one after another)."""
+    out = {"name": model.name, "input_hw": model.input_hw, "layers": [asdict(l) for l in model.layers]}
+    if chain_error(model.layers) is not None:
+        out["chained"] = False
+    return out
+
+
+def _describe(schema: dict) -> str:
+    """What a JSON Schema node allows, in the words of :mod:`model.checks`."""
+    if "enum" in schema:
+        return f"one of {tuple(schema['enum'])!r}"
+    kind = schema.get("type")
+    if kind == "integer":
+        return "an integer " + describe_range(schema.get("minimum"), schema.get("maximum"), integer=True)
+    if kind == "boolean":
+        return "true or false"
+    if kind == "string":
+        return f"a non-empty string of at most {schema.get('maxLength')} characters"
+    if kind == "array":
+        return f"a non-empty list of at most {schema.get('maxItems')} entries"
+    if kind == "object":
+        return "an object"
+    return str(schema)
+
+
+def schema_error(data, schema: dict, source: str) -> str | None:
+    """The first (shallowest) violation of ``schema`` by ``data`` as one line naming ``source``, the place and the
+    field (``"t.json: layers[0]: field 'out_c' must be an integer >= 1 and <= 1048576, got -1"``), or None."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    err = best_match(Draft202012Validator(schema).iter_errors(data))
+    if err is None:
+        return None
+    path = list(err.absolute_path)
+
+    def place(parts):
+        return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if k else str(p)) for k, p in enumerate(parts))
+
+    if err.validator in ("required", "additionalProperties"):
+        where = place(path)
+        prefix = f"{source}: {where}: " if where else f"{source}: "
+        props = err.schema.get("properties", {})
+        if err.validator == "required":
+            missing = next(k for k in err.validator_value if k not in err.instance)
+            return f"{prefix}missing required field {missing!r}"
+        return f"{prefix}unknown field(s) {sorted(set(err.instance) - set(props))}; allowed: {list(props)}"
+    value = err.instance
+    if isinstance(value, (list, tuple)):
+        shown = f"a list of {len(value)} entries"
+    elif isinstance(value, dict):
+        shown = "an object"
+    else:
+        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}... ({type(value).__name__})"
+    if not path:
+        what = _describe(err.schema)
+        if what == "an object":
+            what = "a JSON object with " + " and ".join(repr(k) for k in err.schema.get("required", ()))
+        return f"{source}: top level must be {what}, got {shown}"
+    if isinstance(path[-1], int):
+        return f"{source}: {place(path)}: must be {_describe(err.schema)}, got {shown}"
+    where = place(path[:-1])
+    return f"{source}: {where + ': ' if where else ''}field {path[-1]!r} must be {_describe(err.schema)}, got {shown}"
 
 
 def model_from_dict(data, source: str = "shape data") -> Model:
-    """Build and validate a :class:`Model` from a dict ``{"name", "layers": [...], "input_hw"?}``.
+    """Build and validate a :class:`Model` from a dict ``{"name", "layers": [...], "input_hw"?, "chained"?}``.
 
-    Each layer needs ``name, kind, in_h, in_w, in_c, out_c``; optional ``k_h, k_w, stride, pad_h, pad_w, groups,
-    bias, bn, ceil_mode`` (defaults 1, 1, 1, 0, 0, 1, false, 0, false); ``k`` and ``pad`` are accepted as
-    shorthands for square kernels and symmetric padding. Errors name the file, the layer index and the field.
+    The fields, their types and ranges are :data:`SHAPES_SCHEMA` (checked with ``jsonschema``): each layer needs
+    ``name, kind, in_c, out_c`` and, unless ``kind`` is ``fc``, ``in_h, in_w``; optional ``k_h, k_w, stride,
+    pad_h, pad_w, groups, bias, bn, ceil_mode`` (defaults 1, 1, 1, 0, 0, 1, false, 0, false); ``k`` and ``pad``
+    are shorthands for square kernels and symmetric padding. Then each layer's own rules (:class:`Layer`), unique
+    names, and -- unless ``"chained": false`` -- that the layers chain (:func:`chain_error`). Errors name
+    ``source``, the layer index and the field.
     """
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: top level must be a JSON object with 'name' and 'layers', "
-                         f"got {type(data).__name__}")
-    for key in ("name", "layers"):
-        if key not in data:
-            raise ValueError(f"{source}: missing required field {key!r}")
-    if not isinstance(data["name"], str) or not data["name"]:
-        raise ValueError(f"{source}: field 'name' must be a non-empty string, got {data['name']!r}")
-    if not isinstance(data["layers"], list) or not data["layers"]:
-        raise ValueError(f"{source}: field 'layers' must be a non-empty list")
+    problem = schema_error(data, SHAPES_SCHEMA, source)
+    if problem:
+        raise ValueError(problem)
     layers = []
     for i, raw in enumerate(data["layers"]):
-        where = f"{source}: layers[{i}]"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: must be an object, got {type(raw).__name__}")
         raw = dict(raw)
         if "k" in raw:
             raw.setdefault("k_h", raw["k"])
@@ -761,44 +918,54 @@ def model_from_dict(data, source: str = "shape data") -> Model:
         if "pad" in raw:
             raw.setdefault("pad_h", raw["pad"])
             raw.setdefault("pad_w", raw.pop("pad"))
-        if raw.get("kind") == "fc":
+        if raw["kind"] == "fc":
             raw.setdefault("in_h", 1)
             raw.setdefault("in_w", 1)
-        for key in _REQUIRED:
-            if key not in raw:
-                raise ValueError(f"{where}: missing required field {key!r}")
-        unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
-        if unknown:
-            raise ValueError(f"{where}: unknown field(s) {unknown}; allowed: {list(_REQUIRED) + list(_OPTIONAL)}")
-        kw = dict(_OPTIONAL)
-        kw.update(raw)
-        for key, default in _OPTIONAL.items():
-            if isinstance(default, bool) and not isinstance(kw[key], bool):
-                raise ValueError(f"{where}: field {key!r} must be true or false, got {kw[key]!r}")
-        for key in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride", "pad_h", "pad_w", "groups", "bn"):
-            check_int(f"{where}: field {key!r}", kw[key], type_error=False)
+        kw = {**_DEFAULTS, **{k: int(v) if isinstance(v, float) else v for k, v in raw.items()}}
         try:
             layers.append(Layer(**kw))
         except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
+            raise ValueError(f"{source}: layers[{i}]: {e}") from None
     names = [l.name for l in layers]
     dup = sorted({x for x in names if names.count(x) > 1})
     if dup:
         raise ValueError(f"{source}: duplicate layer name(s) {dup}")
-    input_hw = data.get("input_hw", layers[0].in_h)
-    check_int(f"{source}: field 'input_hw'", input_hw, min=1, type_error=False)
     if not any(l.kind != "pool" for l in layers):
         raise ValueError(f"{source}: 'layers' has no conv or fc layer")
-    return Model(data["name"], tuple(layers), input_hw, str(data.get("note", "")))
+    if data.get("chained", True):
+        problem = chain_error(layers)
+        if problem:
+            raise ValueError(f"{source}: {problem}")
+    return Model(data["name"], tuple(layers), int(data.get("input_hw", layers[0].in_h)), str(data.get("note", "")))
 
 
-def load_shapes(path) -> Model:
-    """Load a model's layer shapes from a JSON file (format of :func:`model_to_dict`), validating every field."""
+def load_shapes(path, source: str | None = None) -> Model:
+    """Load a model's layer shapes from a JSON file (:data:`SHAPES_SCHEMA`, the format of :func:`model_to_dict`),
+    validating every field (:func:`model_from_dict`).
+
+    ``source`` names the file in messages (default ``"shapes file 'PATH'"``; the CLI passes its option). ValueError
+    when the file is missing, not a regular file, above :data:`MAX_SHAPES_BYTES`, not UTF-8 JSON, or invalid.
+    """
     path = Path(path)
+    source = f"{source or 'shapes file'} {str(path)!r}"
+    if not path.exists():
+        raise ValueError(f"{source} does not exist")
     if not path.is_file():
-        raise ValueError(f"shapes file {str(path)!r} does not exist")
+        raise ValueError(f"{source} is not a regular file (a folder or device); give a .json file")
+    size = path.stat().st_size
+    if size > MAX_SHAPES_BYTES:
+        raise ValueError(f"{source} has {size} bytes, above the limit of {MAX_SHAPES_BYTES} for a shape file")
     try:
-        data = json.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{source} is not valid JSON: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise ValueError(f"{source} cannot be read ({e.strerror or e})") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"shapes file {str(path)!r} is not valid JSON: {e}") from None
-    return model_from_dict(data, source=f"shapes file {str(path)!r}")
+        raise ValueError(f"{source} is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # a number of more than 4300 digits, nesting too deep
+        raise ValueError(f"{source} is not valid JSON: {type(e).__name__}: {' '.join(str(e).split())[:120]}") \
+            from None
+    return model_from_dict(data, source=source)

@@ -197,10 +197,11 @@ def test_parse_real():
 # --------------------------------------------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("argv, line", [
     (["retention", "resnet50", "--batch", "0"],
-     "mram-accel retention: error: --batch must be an integer >= 1, got '0'"),
-    (["glb", "alexnet", "--batch", "two"], "mram-accel glb: error: --batch must be an integer >= 1, got 'two'"),
+     "mram-accel retention: error: --batch must be an integer >= 1 and <= 65536, got '0'"),
+    (["glb", "alexnet", "--batch", "two"],
+     "mram-accel glb: error: --batch must be an integer >= 1 and <= 65536, got 'two'"),
     (["retention", "alexnet", "--cycles", "1.5"],
-     "mram-accel retention: error: --cycles must be an integer >= 1, got '1.5'"),
+     "mram-accel retention: error: --cycles must be an integer >= 1 and <= 1000000, got '1.5'"),
     (["delta", "--retention", "3s", "--ber", "2"],
      "mram-accel delta: error: --ber must be a number in (0, 1), got '2'"),
     (["delta", "--retention", "3s", "--ber", "1e-8", "--read-ratio", "nan"],
@@ -208,9 +209,39 @@ def test_parse_real():
     (["delta", "--retention", "3s", "--ber", "1e-8", "--write-ratio", "1"],
      "mram-accel delta: error: --write-ratio must be a number in (1, inf), got '1'"),
     (["delta", "--retention", "3s", "--ber", "1e-8", "--t-hot", "0K"],
-     "mram-accel delta: error: --t-hot must be a temperature in (0, inf) K, got '0K' (0 K)"),
+     "mram-accel delta: error: --t-hot must be a temperature in (0, 1000] K, got '0K' (0 K)"),
 ])
 def test_cli_bad_value_exits_2_with_one_line(argv, line, capsys):
     assert cli_main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == line + "\n"
+
+
+# ------------------------------------------------------------------------- option parsers: both forms, upper bounds
+def test_sigma_accepts_a_fraction_and_a_percentage_everywhere():
+    """One parser of --sigma for dima, delta and bcnn: 5% and 0.05 are the same value; the upper bound may be
+    inclusive (bcnn's 0.2) or exclusive (delta's 1/N_SIGMA)."""
+    from scripts.common.options import parse_fraction
+
+    assert parse_fraction("5%", "--sigma") == parse_fraction("0.05", "--sigma") == 0.05
+    assert parse_fraction("20%", "--sigma", upper=0.2, max_open=False) == 0.2
+    for text, kw in (("20%", {"upper": 0.2}), ("20.01%", {"upper": 0.2, "max_open": False}), ("-1%", {})):
+        with pytest.raises(ValueError, match=r"^--sigma must be a fraction"):
+            parse_fraction(text, "--sigma", **kw)
+    assert "[0, 0.2] (i.e. [0, 20%])" in _message(ValueError, lambda: parse_fraction("0.3", "--sigma", upper=0.2,
+                                                                                      max_open=False))
+
+
+@pytest.mark.parametrize("call,good,bad,name", [
+    ("parse_duration", "1e6y", "1.0001e6y", "--retention"),
+    ("parse_temperature", "1000K", "1000.1K", "--t-hot"),
+    ("parse_frequency", "1000GHz", "1001GHz", "--clock"),
+    ("parse_seed", str(2**32 - 1), str(2**32), "--seed"),
+])
+def test_every_parser_has_an_upper_bound(call, good, bad, name):
+    from scripts.common import options
+
+    f = getattr(options, call)
+    f(good, name)
+    with pytest.raises(ValueError, match=rf"^{name} must be"):
+        f(bad, name)

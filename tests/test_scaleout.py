@@ -83,3 +83,84 @@ def test_run_exhaustive_records_and_resumes(tmp_path, monkeypatch):
     s2 = ex.run_exhaustive("bf16_mul", [2, 3, 4], rec, per_task=2)
     assert calls[-1] == [4] and s2["skipped"] == 2 and s2["done_total"] == 4
     assert set(rec.done("bf16_mul", False)) == {1, 2, 3, 4} and rec.done("bf16_mul", True) == {}
+
+
+# --- bad addresses, records and the sweep's table ---------------------------------------------------------------
+def test_an_unreachable_scheduler_fails_fast_naming_its_source(monkeypatch):
+    import socket
+    import time
+
+    from scripts.rtl import scaleout
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^--scheduler: cannot reach a Dask scheduler at 'tcp://127.0.0.1:1'"):
+        scaleout.connect("tcp://127.0.0.1:1", "--scheduler", timeout_s=2)
+    assert time.perf_counter() - t0 < 2.5
+    monkeypatch.setenv("MRAM_DASK_SCHEDULER", "bogus")
+    with pytest.raises(ValueError, match=r"^MRAM_DASK_SCHEDULER: .*'bogus'.*missing port"):
+        with scaleout.mapper_for(None):
+            pass
+    with socket.socket() as silent:                         # something listens, but does not speak Dask
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        t0 = time.perf_counter()
+        with pytest.raises(ValueError, match="no Dask answer within 1 s"):
+            scaleout.connect(f"tcp://127.0.0.1:{silent.getsockname()[1]}", "--scheduler", timeout_s=1)
+        assert time.perf_counter() - t0 < 4                 # the TCP probe, then at most 1 s for the answer
+
+
+@pytest.mark.parametrize("line,match", [
+    ('{"block": "bf16_mul", "ftz": false, "shard": 3', r"line 2 is not valid JSON"),
+    ('{"block": "bf16_mul", "ftz": false, "shard": 3, "seconds": 1}', r"line 2: missing required field 'vectors'"),
+    ('{"block": "bf16_mul", "ftz": 0, "shard": 3, "vectors": 1, "seconds": 1}', r"line 2: field 'ftz' must be true"),
+    ('{"block": "bf16_mul", "ftz": false, "shard": 256, "vectors": 1, "seconds": 1}',
+     r"line 2: field 'shard' must be an integer >= 0 and <= 255, got 256"),
+    ('{"block": "fp16_mul", "ftz": false, "shard": 3, "vectors": 1, "seconds": 1}', r"line 2: field 'block' must be"),
+    ('[1, 2]', r"line 2: top level must be"),
+])
+def test_a_bad_record_line_is_named(tmp_path, line, match):
+    good = '{"block": "bf16_mul", "ftz": false, "shard": 1, "vectors": 16777216, "seconds": 9.5}'
+    path = tmp_path / "r.jsonl"
+    path.write_text(good + "\n" + line + "\n")
+    with pytest.raises(ValueError, match=rf"^--record '{path}': {match}"):
+        ex.Record(path, option="--record").done("bf16_mul", False)
+    path.write_text(good + "\n")
+    assert list(ex.Record(path).done("bf16_mul", False)) == [1]
+    with pytest.raises(ValueError, match="is a folder"):
+        ex.Record(tmp_path).done("bf16_mul", False)
+
+
+def test_the_committed_records_follow_the_schema():
+    from pathlib import Path
+
+    data = Path(ex.__file__).resolve().parents[1] / "data" / "exhaustive"
+    assert len(ex.Record(data / "bf16_mul.jsonl").done("bf16_mul", False)) == ex.SHARDS
+    assert len(ex.Record(data / "bf16_mul_ftz.jsonl").done("bf16_mul", True)) == ex.SHARDS
+
+
+def test_sweep_table_means_and_t_intervals():
+    from scripts.cli.commands.scale import sweep_table
+
+    lines = sweep_table("bcnn-variation", {"acc": [[0.5, 0.7], [0.2, 0.2]], "n": 3}).splitlines()
+    # 2 seeds: mean 0.6, s = 0.1414, t_0.975,1 = 12.706 (t table): half-width 12.706 * 0.1414 / sqrt(2) = 1.2706
+    row = lines[1].split()
+    assert row[:4] == ["acc", "sigma", "0.08", "2"] and float(row[4]) == pytest.approx(0.6)
+    lo, hi = (float(t.strip("[],")) for t in row[5:7])
+    assert lo == pytest.approx(0.6 - 1.27062, abs=1e-4) and hi == pytest.approx(0.6 + 1.27062, abs=1e-4)
+    assert lines[2].split()[:5] == ["acc", "sigma", "0.16", "2", "0.2"]        # zero spread: interval [0.2, 0.2]
+    assert lines[3].split() == ["n", "1", "3", "-", "3", "3"]
+
+
+def test_sweep_writes_its_json_with_out(tmp_path, capsys):
+    import hashlib
+
+    out = tmp_path / "s.json"
+    assert main(["sweep", "dse", "--serial", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["sweep"] == "dse" and data["mode"] == "serial"
+    assert data["digest"] == hashlib.sha256(json.dumps(data["result"], sort_keys=True).encode()).hexdigest()
+    assert f"digest {data['digest'][:16]}" in text
+    assert "retention_max_s vgg16 " in text and "95% interval of the mean" in text
+    assert main(["sweep", "dse", "--serial", "--out", str(tmp_path / "s.txt")]) == 2
+    assert "--out" in capsys.readouterr().err and not (tmp_path / "s.txt").exists()

@@ -134,11 +134,11 @@ def test_json_round_trip(tmp_path):
     ({"name": "x", "layers": [{"name": "a", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 3}]},
      r"layers\[0\]: missing required field 'out_c'"),
     ({"name": "x", "layers": [{"name": "a", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 3, "out_c": -1}]},
-     r"layers\[0\].*out_c must be an integer >= 1"),
+     r"layers\[0\]: field 'out_c' must be an integer >= 1 and <= 1048576, got -1"),
     ({"name": "x", "layers": [{"name": "a", "kind": "conv", "in_h": "4", "in_w": 4, "in_c": 3, "out_c": 1}]},
      r"layers\[0\]: field 'in_h' must be an integer"),
     ({"name": "x", "layers": [{"name": "a", "kind": "lstm", "in_h": 4, "in_w": 4, "in_c": 3, "out_c": 1}]},
-     r"kind must be one of"),
+     r"layers\[0\]: field 'kind' must be one of \('conv', 'fc', 'pool'\), got 'lstm'"),
     ({"name": "x", "layers": [{"name": "a", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 3, "out_c": 1,
                                "kernel": 3}]}, r"unknown field\(s\) \['kernel'\]"),
     ({"name": "x", "layers": [{"name": "a", "kind": "conv", "in_h": 4, "in_w": 4, "in_c": 3, "out_c": 1,
@@ -162,3 +162,73 @@ def test_load_shapes_bad_files(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_shapes(bad)
+
+
+#: Zoo models whose flat layer list is one chain (plain feed-forward: no shortcut or parallel branch); the others list
+#: branches one after another and are written with "chained": false.
+SEQUENTIAL = {"alexnet", "vgg16", "vgg19", "mobilenet_v1", "mobilenet_v2", "darknet53"}
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_zoo_model_round_trips_through_a_shape_file(tmp_path, name):
+    m = get_model(name)
+    d = model_to_dict(m)
+    assert d.get("chained", True) == (name in SEQUENTIAL)
+    p = tmp_path / "m.json"
+    p.write_text(json.dumps(d))
+    assert load_shapes(p).layers == m.layers
+    if name not in SEQUENTIAL:                          # without the flag the file is refused: it does not chain
+        del d["chained"]
+        with pytest.raises(ValueError, match=r"layers\[\d+\] \('.*'\): in_c"):
+            model_from_dict(d, "t.json")
+
+
+def test_a_shape_file_must_chain():
+    from tests.helpers import TINY
+
+    ok = model_from_dict(TINY, "t.json")
+    assert [l.name for l in ok.layers] == ["A", "B", "C", "D"]
+    for i, field, value, match in ((1, "in_c", 5, r"layers\[1\] \('B'\): in_c x in_h x in_w = 5x4x4 .* outputs 4x4x4"),
+                                   (1, "in_h", 5, r"layers\[1\] \('B'\): .*4x5x4 .* outputs 4x4x4"),
+                                   (2, "in_c", 33, r"layers\[2\] \('C'\): in_c = 33 .* 2 \(pooled\) or 32"),
+                                   (3, "in_c", 9, r"layers\[3\] \('D'\): in_c = 9 .* outputs 10")):
+        data = json.loads(json.dumps(TINY))
+        data["layers"][i][field] = value
+        with pytest.raises(ValueError, match=match):
+            model_from_dict(data, "t.json")
+        data["chained"] = False                         # the explicit escape for branched networks
+        model_from_dict(data, "t.json")
+
+
+def test_layer_bounds_keep_every_count_in_int64():
+    from model import zoo
+
+    with pytest.raises(ValueError, match=r"in_c must be an integer >= 1 and <= 1048576"):
+        Layer("c", "conv", 8, 8, zoo.MAX_CHANNELS + 1, 4)
+    with pytest.raises(ValueError, match=r"ifmap elements, above the limit of 2\^40"):
+        Layer("c", "conv", 65536, 65536, 512, 4)             # 2^41 ifmap elements
+    with pytest.raises(ValueError, match=r"MACs, above the limit of 2\^50"):
+        Layer("c", "conv", 4096, 4096, 65536, 65536, 1, 1)   # 2^24 * 2^32 = 2^56 MACs
+    # at the limits, batch x elements x bytes stays in int64: 2^16 * 2^40 * 2 = 2^57
+    assert 2**16 * zoo.MAX_LAYER_ELEMENTS * 2 < 2**63
+
+
+def test_load_shapes_hostile_files(tmp_path, monkeypatch):
+    from model import zoo
+
+    p = tmp_path / "x.json"
+    p.write_bytes(bytes(range(256)))
+    with pytest.raises(ValueError, match=r"--shapes '.*x.json' is not valid JSON: not UTF-8"):
+        load_shapes(p, source="--shapes")
+    p.write_text("[" * 100_000)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_shapes(p)
+    p.write_text('{"name": "x", "layers": [{"name": "a", "kind": "fc", "in_c": ' + "9" * 5000 + ', "out_c": 1}]}')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_shapes(p)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_shapes(tmp_path)
+    p.write_text(json.dumps({"name": "x", "layers": [{"name": "a", "kind": "fc", "in_c": 2, "out_c": 1}]}))
+    monkeypatch.setattr(zoo, "MAX_SHAPES_BYTES", 10)
+    with pytest.raises(ValueError, match="above the limit of 10"):
+        load_shapes(p)

@@ -35,14 +35,22 @@ def run_report(report_dir: Path | str = "report", only: list[str] | None = None,
                seed: int = 2026, show_progress: bool = True) -> tuple[Path, list[str]]:
     """Run the experiments (all, or those named in ``only``) and write ``report_dir/index.md``.
 
-    Returns the path of the written index and the keys of the experiments that failed.
+    Returns the path of the written index and the keys of the experiments that failed. ValueError (nothing
+    written) for an empty or unknown ``only`` and a ``seed`` outside 0..2^32-1.
     """
+    from model.checks import check_int
+    from scripts.common.options import MAX_SEED
+
+    check_int("seed", seed, min=0, max=MAX_SEED, type_error=False)
     registry = load_experiments()
-    if only:
+    if only is not None:
+        if not only:
+            raise ValueError(f"--only: give at least one experiment key; known: {sorted(registry)}")
         unknown = sorted(set(only) - set(registry))
         if unknown:
-            raise ValueError(f"unknown experiment(s) {unknown}; known: {sorted(registry)}")
-    selected = sorted((e for e in registry.values() if not only or e.key in only), key=lambda e: (e.order, e.key))
+            raise ValueError(f"--only: unknown experiment(s) {unknown}; known: {sorted(registry)}")
+    selected = sorted((e for e in registry.values() if only is None or e.key in only),
+                      key=lambda e: (e.order, e.key))
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(report_dir=report_dir, quick=quick, seed=seed, show_progress=show_progress)
@@ -96,7 +104,7 @@ def _anchor(title: str) -> str:
 
 
 def main(args) -> int:
-    index, failed = run_report(args.out, only=args.only or None, quick=args.quick, seed=args.seed,
+    index, failed = run_report(args.out, only=args.only, quick=args.quick, seed=args.seed,
                                show_progress=not args.no_progress)
     print(f"wrote {index}")
     if failed:

@@ -22,7 +22,7 @@ import numpy as np
 from scripts.blocks.exhaustive import PAIRS_PER_SHARD, SHARDS, mul_batches
 
 __all__ = ["SHARDS", "PAIRS_PER_SHARD", "BLOCKS", "select_shards", "parse_shards", "mul_batches", "run_shards",
-           "Record", "run_exhaustive"]
+           "Record", "RECORD_SCHEMA", "run_exhaustive", "measured_cost"]
 
 #: Blocks with an exhaustive run: operand construction of a shard's pairs and the golden.
 BLOCKS = ("bf16_mul", "fp32_add")
@@ -66,22 +66,76 @@ def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: i
             "sim_seconds": stats["seconds"], "host": os.uname().nodename}
 
 
+#: JSON Schema of one line of a record (draft 2020-12): what :meth:`Record.done` and the report read.
+RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["block", "ftz", "shard", "vectors", "seconds"],
+    "properties": {
+        "block": {"enum": list(BLOCKS)},
+        "ftz": {"type": "boolean"},
+        "shard": {"type": "integer", "minimum": 0, "maximum": SHARDS - 1},
+        "vectors": {"type": "integer", "minimum": 1, "maximum": PAIRS_PER_SHARD},
+        "seconds": {"type": "number", "minimum": 0, "maximum": 1e7},
+        "sim_seconds": {"type": "number", "minimum": 0, "maximum": 1e7},
+        "lanes": {"type": "integer", "minimum": 1, "maximum": 1024},
+        "host": {"type": "string", "maxLength": 255},
+        "when": {"type": "string", "maxLength": 64},
+    },
+}
+#: Largest record read (ours: 256 shards x 2 configurations take 90 kB; 64 MiB leaves room for many reruns).
+MAX_RECORD_BYTES = 64 << 20
+
+
 class Record:
     """The resumable record: one JSON line per shard done (``block``, ``ftz``, ``shard``, ``vectors``,
-    ``seconds``, ``lanes``, ``host``, ``when``)."""
+    ``seconds``, ``sim_seconds``, ``lanes``, ``host``, ``when``; :data:`RECORD_SCHEMA`).
 
-    def __init__(self, path: Path | str):
+    ``option`` names the record in messages (``"--record"``). Reading a record that is a folder, not a regular
+    file, above :data:`MAX_RECORD_BYTES`, not UTF-8, or has a line that is not JSON or breaks the schema is a
+    ValueError naming the file, the line and the field.
+    """
+
+    def __init__(self, path: Path | str, option: str | None = None):
         self.path = Path(path)
+        self.label = f"{option} {str(self.path)!r}" if option else f"record {str(self.path)!r}"
+
+    def check(self) -> None:
+        """ValueError unless the record is absent or a regular file of at most :data:`MAX_RECORD_BYTES`."""
+        if not self.path.exists():
+            return
+        if self.path.is_dir():
+            raise ValueError(f"{self.label} is a folder; give a .jsonl file")
+        if not self.path.is_file():
+            raise ValueError(f"{self.label} is not a regular file (a device, pipe or socket)")
+        size = self.path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise ValueError(f"{self.label} has {size} bytes, above the limit of {MAX_RECORD_BYTES}")
 
     def done(self, block: str, ftz: bool) -> dict[int, dict]:
+        """``{shard: row}`` of the shards of ``block`` (with ``ftz``) in the record; every line is validated."""
+        from model.zoo import schema_error
+
+        self.check()
         if not self.path.exists():
             return {}
+        try:
+            text = self.path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{self.label} is not a JSON-lines record: not UTF-8 text (byte {e.start})") from None
         out = {}
-        for line in self.path.read_text().splitlines():
-            if line.strip():
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
                 r = json.loads(line)
-                if r["block"] == block and r["ftz"] == ftz:
-                    out[int(r["shard"])] = r
+            except (ValueError, RecursionError) as e:
+                raise ValueError(f"{self.label}: line {n} is not valid JSON ({' '.join(str(e).split())[:100]})") \
+                    from None
+            problem = schema_error(r, RECORD_SCHEMA, f"{self.label}: line {n}")
+            if problem:
+                raise ValueError(problem)
+            if r["block"] == block and r["ftz"] == ftz:
+                out[int(r["shard"])] = r
         return out
 
     def add(self, rows: list[dict]) -> None:
@@ -91,6 +145,20 @@ class Record:
                 f.write(json.dumps(r) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+
+def measured_cost(path: Path | str, block: str = "bf16_mul", ftz: bool = False) -> dict | None:
+    """The cost of a run from a record: ``{"shards", "median_s", "max_s", "total_s", "lanes", "hosts", "when"}``
+    (seconds per shard per worker, simulator start-up included; the first tasks of a run also waited for the
+    Verilator build, hence the median), or None when the record has no shard of ``block``."""
+    done = Record(path).done(block, ftz)
+    if not done:
+        return None
+    sec = [r["seconds"] for r in done.values()]
+    return {"shards": len(done), "median_s": float(np.median(sec)), "max_s": max(sec), "total_s": sum(sec),
+            "lanes": sorted({r.get("lanes") for r in done.values() if r.get("lanes")}),
+            "hosts": sorted({r.get("host", "?") for r in done.values()}),
+            "when": max(r.get("when", "") for r in done.values())}
 
 
 def run_exhaustive(block: str, shards: Sequence[int], record: Record, *, ftz: bool = False, lanes: int = 256,

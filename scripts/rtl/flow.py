@@ -6,7 +6,9 @@
 * lint: ``verilator --lint-only`` with the one flag set of :func:`scripts.toolchain.verilator.verilator_flags`
   (``-Wall`` and the named waivers only); any other warning fails the block.
 * ``build/synth/<block>/result.json`` and ``build/synth/summary.md``: Yosys generic ``synth``, cell count and
-  the longest topological path in cells (:mod:`scripts.toolchain.yosys`).
+  the longest topological path in cells (:mod:`scripts.toolchain.yosys`). The summary is merged: a call replaces
+  the rows of the blocks it synthesised and keeps the others' rows from earlier calls, one row per block
+  configuration, sorted by name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scripts.toolchain.verilator import lint_verilog
 from scripts.toolchain.verilog import cached_verilog_text
 from scripts.toolchain.yosys import synth_component
 
-__all__ = ["generate", "lint", "lint_record", "synth"]
+__all__ = ["generate", "lint", "lint_record", "synth", "summary_rows", "SUMMARY_HEADER"]
 
 
 def _file_stem(spec, config):
@@ -57,15 +59,18 @@ def lint_record(name: str, config: str | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def lint(names=None, config: str | None = None) -> dict[str, list[str]]:
+def lint(names=None, config: str | None = None, reused: dict | None = None) -> dict[str, list[str]]:
     """Lint each block's Verilog; return the remaining warnings per block. Each result is kept (see
-    :func:`lint_record`) and reused while the RTL sources, the configuration and Verilator are unchanged."""
+    :func:`lint_record`) and reused while the RTL sources, the configuration and Verilator are unchanged; the
+    blocks whose result was reused are added to ``reused`` (``{block: record path}``) when it is given."""
     import time
     out = {}
     for spec in select(names):
         record = _lint_record(spec, config)
         if record.exists():
             out[spec.name] = json.loads(record.read_text())["issues"]
+            if reused is not None:
+                reused[spec.name] = record
             continue
         t0 = time.perf_counter()
         path = generate([spec.name], config=config)[spec.name]
@@ -78,11 +83,31 @@ def lint(names=None, config: str | None = None) -> dict[str, list[str]]:
     return out
 
 
+SUMMARY_HEADER = ["| block | cells | longest path (cells) |", "|---|---|---|"]
+
+
+def summary_rows(results: dict) -> list[str]:
+    """The Markdown table rows of synthesis ``results`` (``{block: result}``), in the summary's format."""
+    return [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
+
+
+def _merge_summary(path: Path, results: dict) -> None:
+    """Write ``path``: the rows of ``results`` replacing those of the same blocks, the other rows kept."""
+    rows = {}
+    if path.exists():
+        for line in path.read_text().splitlines()[len(SUMMARY_HEADER):]:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 3 and cells[0]:
+                rows[cells[0]] = line
+    for r, line in zip(results.values(), summary_rows(results)):
+        rows[r["block"]] = line
+    write_if_changed(path, "\n".join(SUMMARY_HEADER + [rows[k] for k in sorted(rows)]) + "\n")
+
+
 def synth(names=None, out_dir: Path = BUILD / "synth", config: str | None = None) -> dict[str, dict]:
-    """Synthesise each block (default or named configuration); writes ``out_dir/summary.md``."""
+    """Synthesise each block (default or named configuration); merge their rows into ``out_dir/summary.md``
+    (rows of blocks synthesised by earlier calls are kept)."""
     results = {spec.name: synth_component(spec.build_named(config), _file_stem(spec, config), out_dir)
                for spec in select(names)}
-    lines = ["| block | cells | longest path (cells) |", "|---|---|---|"]
-    lines += [f"| {r['block']} | {r['cells']} | {r['longest_path_cells']} |" for r in results.values()]
-    write_if_changed(Path(out_dir) / "summary.md", "\n".join(lines) + "\n")
+    _merge_summary(Path(out_dir) / "summary.md", results)
     return results

@@ -12,6 +12,20 @@ runs on :class:`hw.layer_engine.LayerEngine` with the STT-MRAM global buffer (:c
 behind the memory responder (:mod:`scripts.rtl.layer`); Y (float32, ``(N, K, OH, OW)`` or ``(N, OUT)``) is what the
 RTL wrote into the global buffer, checked bit-exactly against the dataflow golden (exit 1 if it differs). Bad input
 exits 2 with one line naming the parameter; Y is written only after a successful run.
+
+Inputs are ``.npy`` files (C or Fortran order, at most 2^27 elements) of float32 -- or of any real dtype whose values
+are all exactly bfloat16 (float64, integers): a value with a nonzero low half of its float32 pattern is refused
+with its index unless ``--round`` is given. Tensor layouts: NCHW for X and Y, (out channels, in channels, kh, kw)
+for W, as in PyTorch; ``OH = (H + 2 pad - kh) // stride + 1``. Example::
+
+    python -c "import numpy as np; np.save('X.npy', np.ones((1, 2, 5, 5), np.float32))"
+    python -c "import numpy as np; np.save('W.npy', np.ones((3, 2, 3, 3), np.float32))"
+    mram-accel layer conv --ifmap X.npy --weights W.npy --stride 2 --pad 1 --out Y.npy --json
+
+Ranges: ``--stride`` 1..64, ``--pad`` 0..64, ``--array RxC`` R in 1..16 rows and C in 3..48 MAC columns (a multiple
+of 3), ``--bank-bytes`` 4*C..2^24, ``--glb-read-latency`` and ``--glb-write-latency`` 1..1000 cycles, ``--ber``
+[0, 1), ``--delta`` (0, 200], ``--retention`` up to 10^6 years, ``--seed`` 0..2^32-1. Every value is checked before
+anything runs or prints. The first Verilator build of an array size takes minutes (later runs reuse it).
 """
 
 from __future__ import annotations
@@ -68,11 +82,8 @@ def array_pes(spec: str) -> tuple[int, int]:
 
 
 def _run(args) -> int:
-    from model.stt_ai import pe_array as pa
-    from model.stt_ai.glb import ber_from_device
-    from scripts.common.options import parse_duration
+    from scripts.common.options import parse_duration, parse_seed
     from scripts.common.files import out_npy_path, save_npy
-    from scripts.rtl.layer import run_layer
 
     rows, cols = array_pes(args.array)
     if args.kind == "fc" and (args.stride is not None or args.pad is not None):
@@ -82,6 +93,9 @@ def _run(args) -> int:
     out = out_npy_path(args.out)
     x = load_bf16(args.ifmap, "--ifmap", args.round)
     w = load_bf16(args.weights, "--weights", args.round)
+    from model.stt_ai import pe_array as pa      # imported after the cheap checks: it loads ml_dtypes (seconds)
+    from model.stt_ai.glb import ber_from_device
+
     if args.kind == "conv":
         shape = pa.conv_shape(x.shape, w.shape, stride, pad)
     else:
@@ -95,7 +109,11 @@ def _run(args) -> int:
         delta = parse_real(args.delta, "--delta", min=0, max=200, min_open=True)
         ber = ber_from_device(delta, parse_duration(args.retention, "--retention"))
     bank_bytes = parse_int(args.bank_bytes, "--bank-bytes", min=4 * 3 * cols, max=1 << 24)
-    seed = parse_int(args.seed, "--seed", min=0)
+    seed = parse_seed(args.seed, "--seed")
+    read_latency = parse_int(args.glb_read_latency, "--glb-read-latency", min=1, max=1000)
+    write_latency = parse_int(args.glb_write_latency, "--glb-write-latency", min=1, max=1000)
+
+    from scripts.rtl.layer import run_layer
 
     mp = pa.map_layer(shape, rows, cols, 0)
     print(f"mram-accel layer: {shape.macs} MACs, about {mp.passes * mp.positions + 11 * rows} cycles on the "
@@ -103,8 +121,7 @@ def _run(args) -> int:
           file=sys.stderr, flush=True)
     res = run_layer(args.kind, x, w, stride=stride, pad=pad, rows=rows, cols=cols, backend=args.backend,
                     scratchpad=not args.no_scratchpad, bank_bytes=bank_bytes,
-                    glb_read_latency=parse_int(args.glb_read_latency, "--glb-read-latency", min=1, max=1000),
-                    glb_write_latency=parse_int(args.glb_write_latency, "--glb-write-latency", min=1, max=1000),
+                    glb_read_latency=read_latency, glb_write_latency=write_latency,
                     ber=ber, seed=seed)
     y = res.y_bits.view(np.float32)
     golden = res.golden_bits.view(np.float32)
@@ -140,13 +157,12 @@ def _print_summary(s: dict, golden, y) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("layer", help="run a conv or FC layer on the RTL PE array under Verilator",
-                       description=__doc__.split("\n\n")[0])
+    p = sub.add_parser("layer", help="run a conv or FC layer on the RTL PE array under Verilator")
     p.add_argument("kind", choices=("conv", "fc"), help="layer type")
     p.add_argument("--ifmap", required=True, metavar="X.npy", help="inputs: (N, C, H, W) conv, (N, IN) fc")
     p.add_argument("--weights", required=True, metavar="W.npy", help="weights: (K, C, kh, kw) conv, (OUT, IN) fc")
-    p.add_argument("--stride", metavar="S", help="conv stride, >= 1 (default 1)")
-    p.add_argument("--pad", metavar="P", help="conv zero padding on each side, >= 0 (default 0)")
+    p.add_argument("--stride", metavar="S", help="conv stride, 1..64 (default 1)")
+    p.add_argument("--pad", metavar="P", help="conv zero padding on each side, 0..64 (default 0)")
     p.add_argument("--array", default="4x12", metavar="RxC",
                    help="R rows x C MAC columns, C a multiple of 3 (default 4x12 = 4 x 4 PEs)")
     p.add_argument("--out", required=True, metavar="Y.npy", help="output file (float32)")
@@ -155,15 +171,17 @@ def register(sub) -> None:
     g = p.add_argument_group("memory system")
     g.add_argument("--no-scratchpad", action="store_true",
                    help="keep every partial ofmap in the global buffer (the paper's MRAM-only baseline)")
-    g.add_argument("--bank-bytes", default=str(26 * 1024), help="scratchpad bank size in bytes (default 26 KB)")
-    g.add_argument("--glb-read-latency", default="2", help="global-buffer read latency in cycles (default 2)")
-    g.add_argument("--glb-write-latency", default="4", help="global-buffer write latency in cycles (default 4)")
+    g.add_argument("--bank-bytes", default=str(26 * 1024),
+                   help="scratchpad bank size in bytes, 4*C..2^24 (default 26 KB)")
+    g.add_argument("--glb-read-latency", default="2", help="global-buffer read latency in cycles, 1..1000 (default 2)")
+    g.add_argument("--glb-write-latency", default="4",
+                   help="global-buffer write latency in cycles, 1..1000 (default 4)")
     g.add_argument("--ber", help="bit error rate of the global-buffer reads through the engine's port (partial "
                                  "sums read back after a spill; operands are fetched error-free), in [0, 1)")
     g.add_argument("--delta", help="thermal stability of the STT-MRAM cells: the read BER is the retention "
                                    "failure probability after --retention (eq. (14))")
-    g.add_argument("--retention", default="1ms", help="data age for --delta (default 1ms)")
-    p.add_argument("--seed", default="0", help="seed of the bit-error pattern (default 0)")
+    g.add_argument("--retention", default="1ms", help="data age for --delta, up to 1e6y (default 1ms)")
+    p.add_argument("--seed", default="0", help="seed of the bit-error pattern, 0..2^32-1 (default 0)")
     p.add_argument("--backend", choices=("verilator", "amaranth"), default="verilator",
                    help="simulator (default verilator; amaranth only for tiny arrays)")
     p.set_defaults(func=_run)
