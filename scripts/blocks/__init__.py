@@ -261,6 +261,133 @@ def _dima_post_golden(dut, stim):
     return Expected({"out": out}, anchors=np.flatnonzero(np.asarray(s["last"])))
 
 
+# --- STT-AI ofmap path (hw/ofmap_post.py, golden model/stt_ai/ofmap.py: ref_ofmap_post) ----------------------------
+
+def _ofmap_post_factory(max_width=256, ftz=False):
+    from hw.ofmap_post import OfmapPost
+    return OfmapPost(max_width, ftz=ftz)
+
+
+#: -0: the identity bias (x + (-0) = x for every x).
+_NO_BIAS = 0x80000000
+#: Rounding corners of the FP32 -> bfloat16 step (passed through with bias -0): ties to even both ways (upper half
+#: even: down, odd: up), just above / below a tie, carries into the exponent and to infinity, subnormal ties and the
+#: carry into the smallest normal, both signs; NaNs of every kind.
+_OFMAP_ROUNDING = np.array([
+    0x3F808000, 0x3F818000, 0xBF808000, 0xBF818000,    # ties: even stays, odd rounds up (both signs)
+    0x3F808001, 0x3F807FFF, 0xBF818001, 0xBF817FFF,    # just above / below a tie
+    0x3FFF8000, 0x3F7F8000,                            # tie carrying into the exponent (odd upper half)
+    0x7F7F8000, 0xFF7F8000, 0x7F7FFFFF, 0x7F7F7FFF,    # tie to +-inf, above -> inf, below -> max finite
+    0x7F7E8000, 0x00008000, 0x00018000, 0x80018000,    # tie at max even; subnormal ties (to 0, up, negative)
+    0x007FFFFF, 0x007F7FFF, 0x00000001, 0x80000001,    # subnormal carry into the normals; tiny -> +-0
+    0x00807FFF, 0x00808000,                            # smallest normal, below / at a tie
+], dtype=np.uint32)
+#: (data, bias) pairs of the bias add: signed zeros, cancellation, inf - inf, NaN either side, overflow, subnormal.
+_OFMAP_BIAS_PAIRS = np.array([
+    (0x00000000, 0x00000000), (0x80000000, 0x80000000), (0x00000000, 0x80000000), (0x80000000, 0x00000000),
+    (0x3F800000, 0xBF800000), (0x7F800000, 0xFF800000), (0x7FC00000, 0x3F800000), (0x3F800000, 0xFFC00001),
+    (0x7F7FFFFF, 0x7F7FFFFF), (0xFF7FFFFF, 0xFF7FFFFF), (0x00000001, 0x80000002), (0x00800000, 0x80000001),
+    (0x3F800000, 0x33800000), (0x3F800001, 0x33800000), (0x7F800000, 0x3F800000), (0x3F808000, 0x00000000),
+], dtype=np.uint32)
+#: 2x2 pooling windows (row-major: top-left, top-right, bottom-left, bottom-right), bias -0: equal maxima of
+#: opposite-signed zeros in every position, all -0, NaN in every position, -inf only, +inf beside NaN, equal maxima,
+#: the maximum in every position, negatives only, subnormals of both signs, a maximum that ties in the rounding.
+_OFMAP_WINDOWS = [
+    *[[0x80000000] * i + [0x00000000] + [0x80000000] * (3 - i) for i in range(4)],
+    [0x80000000] * 4,
+    *[[0x7F800000] * i + [0xFFC00000 if i % 2 else 0x7F800001] + [0x7F800000] * (3 - i) for i in range(4)],
+    [0xFF800000] * 4, [0x7F800000, 0x7FC00000, 0xFF800000, 0x00000000],
+    [0x40400000] * 4,
+    *[[0x3F800000] * i + [0x40000000] + [0x3F800000] * (3 - i) for i in range(4)],
+    [0xC0000000, 0xBF800000, 0xC0400000, 0xBF800001],
+    [0x00000001, 0x80000001, 0x00000002, 0x80000000], [0x80000003, 0x80000002, 0x80000005, 0x80000004],
+    [0x3F818000, 0x3F808000, 0x3F817FFF, 0xBF818000],
+]
+
+
+def _ofmap_maps_to_stimulus(dut, rng, maps) -> Stimulus:
+    """A list of maps (``data``, ``bias``, ``relu`` arrays, ``pool``, ``width``, ``label``) as the block's stream; the
+    ``pool``/``width`` inputs of every element but a map's ``first`` carry garbage (the block samples them with
+    ``first`` only)."""
+    wmax = (1 << len(dut.width)) - 1
+    inputs = {k: [] for k in ("data", "bias", "relu", "pool", "first", "width")}
+    where = []
+    for j, mp in enumerate(maps):
+        k = len(mp["data"])
+        inputs["data"].append(np.asarray(mp["data"], np.uint32))
+        inputs["bias"].append(np.broadcast_to(np.asarray(mp["bias"], np.uint32), (k,)))
+        inputs["relu"].append(np.broadcast_to(np.asarray(mp["relu"], np.uint8), (k,)))
+        first = np.zeros(k, np.uint8)
+        first[0] = 1
+        inputs["first"].append(first)
+        pool = rng.integers(0, 2, k).astype(np.uint8)
+        pool[0] = mp["pool"]
+        inputs["pool"].append(pool)
+        width = rng.integers(0, wmax + 1, k)
+        width[0] = mp["width"]
+        inputs["width"].append(width)
+        w = max(int(mp["width"]), 1)
+        where += [f"map {j} ({mp['label']}, width {mp['width']}, pool {mp['pool']}), row {i // w} col {i % w}"
+                  for i in range(k)]
+    inputs = {key: np.concatenate(v) for key, v in inputs.items()}
+    return Stimulus(inputs, describe=lambda i: where[i])
+
+
+def _ofmap_post_stimulus(dut, rng, n):
+    """Maps of ofmap elements, corners first: the bfloat16 rounding corners and every FP32 corner through the add
+    (bias -0), with and without ReLU; bias-add corners; 2x2 windows of signed zeros, NaNs, infinities, equal and
+    placed maxima, subnormals; odd sides (dropped row / column), a one-column pooled map (no result), a map cut
+    short by the next ``first``, the full line buffer (``max_width``, even and odd). Then random maps (width
+    1 .. min(max_width, 12), 1 .. 5 rows, pooling or not, per-channel or per-element bias, ReLU per element) until
+    ``n`` random elements: adder operands close in exponent / cancelling, and sums with rounding ties."""
+    mw = dut.max_width
+    maps = []
+    corners = np.concatenate([_OFMAP_ROUNDING, fp.FP32_CORNERS])
+    for relu in (0, 1):
+        maps.append({"data": corners, "bias": _NO_BIAS, "relu": relu, "pool": 0, "width": 0, "label": "rounding"})
+        maps.append({"data": _OFMAP_BIAS_PAIRS[:, 0], "bias": _OFMAP_BIAS_PAIRS[:, 1], "relu": relu, "pool": 0,
+                     "width": 3, "label": "bias add"})
+    for relu in (0, 1):
+        for win in _OFMAP_WINDOWS:
+            maps.append({"data": np.array(win, np.uint32), "bias": _NO_BIAS, "relu": relu, "pool": 1, "width": 2,
+                         "label": "window"})
+    odd = fp.random_fp32(rng, 45)
+    maps += [{"data": odd[:15], "bias": _NO_BIAS, "relu": 0, "pool": 1, "width": 5, "label": "3x5"},
+             {"data": odd[15:24], "bias": _NO_BIAS, "relu": 1, "pool": 1, "width": 3, "label": "3x3"},
+             {"data": odd[24:27], "bias": _NO_BIAS, "relu": 0, "pool": 1, "width": 1, "label": "3x1: no result"},
+             {"data": odd[27:33], "bias": _NO_BIAS, "relu": 0, "pool": 1, "width": 4, "label": "cut after 6"},
+             {"data": odd[33:45], "bias": _NO_BIAS, "relu": 0, "pool": 1, "width": 4, "label": "3x4"}]
+    for w, h in ((mw, 2), (mw - 1 if mw > 2 else mw, 3)):
+        maps.append({"data": fp.random_fp32(rng, w * h), "bias": _NO_BIAS, "relu": int(rng.integers(0, 2)),
+                     "pool": 1, "width": w, "label": f"full line buffer {h}x{w}"})
+    count = 0
+    while count < n:
+        w = int(rng.integers(1, min(mw, 12) + 1))
+        h = int(rng.integers(1, 6))
+        k = w * h
+        a, b = fp.random_add_vectors(_seed(rng), k)
+        kind = rng.random()
+        if kind < 0.3:                                   # bias -0 and ties in the data: the rounding step
+            b = np.full(k, _NO_BIAS, np.uint32)
+            a = np.where(rng.random(k) < 0.5, (a & np.uint32(0xFFFF0000)) | np.uint32(0x8000), a)
+        elif kind < 0.7:                                 # one bias per map (a channel's)
+            b = np.full(k, b[0], np.uint32)
+        relu = rng.random(k) < 0.5 if rng.random() < 0.3 else np.full(k, rng.random() < 0.5)
+        maps.append({"data": a, "bias": b, "relu": relu, "pool": int(rng.integers(0, 2)), "width": w,
+                     "label": "random"})
+        count += k
+    return _ofmap_maps_to_stimulus(dut, rng, maps)
+
+
+def _ofmap_post_golden(dut, stim):
+    from model.stt_ai.ofmap import ref_ofmap_post
+
+    s = stim.inputs
+    r = ref_ofmap_post(s["data"], s["bias"], s["relu"], s["pool"], s["first"], s["width"], ftz=dut.ftz,
+                       max_width=dut.max_width)
+    return Expected({"out": r.out, "out_fp32": r.out_fp32}, anchors=r.anchors)
+
+
 # --- the registry ---------------------------------------------------------------------------------------------------
 
 _FP_SOURCE = "stt-ai-mishty-sadi.txt, Section III.A, Fig. 3, Table II"
@@ -340,6 +467,14 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         latency="latency", stimulus=_dima_post_stimulus, golden=_dima_post_golden,
         source="mram-dima-patil-iscas2019.txt, eq. (1), Fig. 1; DIMA digital processing (Kang et al., JSSC 2018)",
         cosim={"w4_s8_a32_o8": {"config": {}, "n": 300, "gaps": 0.2}}),
+    BlockSpec(
+        name="ofmap_post", factory=_ofmap_post_factory, config={"max_width": 256, "ftz": False},
+        stream=StreamPorts(inputs=("data", "bias", "relu", "pool", "first", "width"), valid="valid",
+                           outputs=("out", "out_fp32"), out_valid="out_valid", ready="ready", out_ready="out_ready"),
+        latency="latency", stimulus=_ofmap_post_stimulus, golden=_ofmap_post_golden,
+        source="stt-ai-mishty-sadi.txt, eq. (1), Section III.B eqs. (7), (11) (T_pool_relu)",
+        cosim={"w256": {"config": {}, "n": 400, "gaps": 0.2, "slow": True},
+               "w7_ftz": {"config": {"max_width": 7, "ftz": True}, "n": 300, "gaps": 0.3}}),
 ]}
 
 
