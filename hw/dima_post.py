@@ -2,24 +2,29 @@
 
 Source: ``mram-dima-patil-iscas2019.txt`` (eq. (1) ``a = W x``, ``B_w``-bit weights stored one bit per 1T-1MTJ
 cell, Fig. 1) and the DIMA pipeline's last stage, digital processing of the ADC output (Kang et al., JSSC 2018;
-Kang, Gonugondla, Shanbhag, Proc. IEEE 2020). The analog array (``model/dima/array.py``) gives one unsigned ADC code per
-(output, weight-bit slice, input-bit plane); this block recombines the slices with their two's-complement weights,
-accumulates the input-bit planes MSB first (shift-and-add), and applies bias, scaling shift, ReLU and saturation:
-the requantisation of a DNN layer's output to the next layer's input.
+Kang, Gonugondla, Shanbhag, Proc. IEEE 2020). The analog array (``model/dima/array.py``) gives, per output, either
+one unsigned ADC code per (weight-bit slice, input-bit plane) (the bit-serial mapping) or one code for the whole
+dot product (the dima mapping); this block removes the codes' offset, recombines the slices with their weights,
+applies the ADC step (a left shift), accumulates the input-bit planes MSB first (shift-and-add), and applies bias,
+scaling shift, ReLU and saturation: the requantisation of a DNN layer's output to the next layer's input.
 
-Function (bit-exact with :func:`model.dima.array.ref_dima_post`)::
+Function (bit-exact with :func:`model.dima.array.ref_dima_post`), ``c`` = :func:`model.dima.array.code_weights`
+and ``offset`` = :func:`model.dima.array.code_offset` of (``b_w``, ``encoding``, ``mapping``)::
 
-    p   = sum_{j < b_w-1} 2**j code_j - 2**(b_w-1) code_{b_w-1}          per plane
+    p   = 2**lsb_shift · sum_k c_k (code_k - offset)                        per plane
+          (twos, bit-serial: c = (1, 2, .., -2**(b_w-1)), offset 0;  sign-magnitude / differential, bit-serial:
+           c = (1, 2, .., 2**(b_w-2)), offset 2**(slice_bits-1);  dima: one code, c = (1,), offset 2**(slice_bits-1))
     acc = p (first) | 2*acc + p (otherwise), wrapped to acc_width bits two's complement
     y   = (acc + bias) >> shift        on last: exact (acc_width + 1)-bit sum, arithmetic shift (floor)
     out = clamp(y, 0, 2**b_out - 1) (relu) | clamp(y, -2**(b_out-1), 2**(b_out-1) - 1) (two's complement)
 
-Design decisions (the papers give no micro-architecture): three register stages -- slice recombination,
+Design decisions (the papers give no micro-architecture): three register stages -- code recombination,
 accumulator (with the bias sum registered on ``last``), shift and saturation -- so ``latency`` = 3 and one plane
 per cycle with vectors back to back; ``acc`` keeps its value over idle cycles and starts at 0 after reset; a plane
 without ``first`` continues the previous accumulation even after a ``last``; ``first``/``last`` and the
 ``bias``/``shift``/``relu`` inputs are ignored when ``valid`` is low, and ``bias``/``shift``/``relu`` also on every
-plane but the ``last``. ``out`` holds its value until the next result.
+plane but the ``last``. ``out`` holds its value until the next result. The dima mapping's vectors are one plane
+(``first`` and ``last`` together); the datapath does not forbid more.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from model.checks import check_int
+from model.checks import check_choice, check_int
+from model.dima.array import ENCODINGS, MAPPINGS, MAX_ADC_BITS, code_offset, code_weights
 
 __all__ = ["DIMAPostProcessor"]
 
@@ -40,18 +46,25 @@ class DIMAPostProcessor(wiring.Component):
     Parameters
     ----------
     b_w : int
-        Weight bits = weight-bit slices per plane, 2 .. 16 (default 4).
+        Weight bits, 2 .. 16 (default 4).
     slice_bits : int
-        Bits of one ADC code, 1 .. 16 (default 8).
+        Bits of one ADC code, 1 .. 48 (default 8).
     acc_width : int
         Accumulator and ``bias`` width, two's complement, 2 .. 64 (default 32).
     b_out : int
         Output width, 1 .. 64 (default 8).
+    encoding : str
+        Weight encoding of the array, one of ``model.dima.array.ENCODINGS`` (default ``"twos"``).
+    mapping : str
+        ``"bit-serial"`` (default: one code per weight-bit slice and input-bit plane) or ``"dima"`` (one code per
+        output).
+    lsb_shift : int
+        The ADC step ``2**lsb_shift`` applied to every plane value, 0 .. 48 (default 0).
 
     Ports
     -----
-    codes : In(b_w * slice_bits)
-        The unsigned ADC codes of one input-bit plane; slice ``j`` in bits ``[j*slice_bits, (j+1)*slice_bits)``.
+    codes : In(n_codes * slice_bits)
+        The unsigned ADC codes of one input-bit plane; code ``j`` in bits ``[j*slice_bits, (j+1)*slice_bits)``.
     valid : In(1)
         A plane is presented this cycle.
     first : In(1)
@@ -76,13 +89,18 @@ class DIMAPostProcessor(wiring.Component):
         accumulator + bias, shift + saturation). One plane per cycle; vectors back to back.
     """
 
-    def __init__(self, b_w: int = 4, slice_bits: int = 8, acc_width: int = 32, b_out: int = 8):
+    def __init__(self, b_w: int = 4, slice_bits: int = 8, acc_width: int = 32, b_out: int = 8,
+                 encoding: str = "twos", mapping: str = "bit-serial", lsb_shift: int = 0):
         self._b_w = check_int("b_w", b_w, min=2, max=16)
-        self._slice_bits = check_int("slice_bits", slice_bits, min=1, max=16)
+        self._slice_bits = check_int("slice_bits", slice_bits, min=1, max=MAX_ADC_BITS)
         self._acc_width = check_int("acc_width", acc_width, min=2, max=64)
         self._b_out = check_int("b_out", b_out, min=1, max=64)
+        self._encoding = check_choice("encoding", encoding, ENCODINGS)
+        self._mapping = check_choice("mapping", mapping, MAPPINGS)
+        self._lsb_shift = check_int("lsb_shift", lsb_shift, min=0, max=48)
+        self._weights = [int(c) for c in code_weights(self._b_w, encoding, mapping)]
         super().__init__({
-            "codes": In(self._b_w * self._slice_bits),
+            "codes": In(self.n_codes * self._slice_bits),
             "valid": In(1),
             "first": In(1),
             "last": In(1),
@@ -97,6 +115,24 @@ class DIMAPostProcessor(wiring.Component):
     slice_bits = property(lambda self: self._slice_bits)
     acc_width = property(lambda self: self._acc_width)
     b_out = property(lambda self: self._b_out)
+    encoding = property(lambda self: self._encoding)
+    mapping = property(lambda self: self._mapping)
+    lsb_shift = property(lambda self: self._lsb_shift)
+
+    @property
+    def n_codes(self) -> int:
+        """Codes per plane: ``b_w`` (twos, bit-serial), ``b_w - 1`` (other encodings, bit-serial), 1 (dima)."""
+        return len(self._weights)
+
+    @property
+    def code_weights(self) -> tuple:
+        """Weight of each code of a plane (:func:`model.dima.array.code_weights`)."""
+        return tuple(self._weights)
+
+    @property
+    def code_offset(self) -> int:
+        """The code of an analog 0 (:func:`model.dima.array.code_offset`)."""
+        return code_offset(self._slice_bits, self._encoding, self._mapping)
 
     @property
     def shift_width(self) -> int:
@@ -105,25 +141,29 @@ class DIMAPostProcessor(wiring.Component):
 
     @property
     def plane_width(self) -> int:
-        """Bits of one plane value ``p`` (signed): ``b_w + slice_bits``."""
-        return self._b_w + self._slice_bits
+        """Bits of one plane value ``p`` (signed): enough for ``2**lsb_shift·Σ_k |c_k|·max|code - offset|``."""
+        top = max(self.code_offset, (1 << self._slice_bits) - 1 - self.code_offset)
+        return (top * sum(abs(c) for c in self._weights) << self._lsb_shift).bit_length() + 1
 
     latency = 3
 
     def elaborate(self, platform):
         m = Module()
-        b_w, s, aw, bo = self._b_w, self._slice_bits, self._acc_width, self._b_out
+        s, aw, bo = self._slice_bits, self._acc_width, self._b_out
 
-        # Stage 1: p = sum_j 2**j code_j, the sign slice negative.
-        codes = [self.codes[j * s:(j + 1) * s] for j in range(b_w)]
-        pos = sum((codes[j] << j) for j in range(b_w - 1))
+        # Stage 1: p = 2**lsb_shift · sum_j c_j (code_j - offset); c_j = ±2**k.
+        off = self.code_offset
+        codes = [self.codes[j * s:(j + 1) * s] for j in range(self.n_codes)]
+        terms = [((c - off) if off else c) << abs(w).bit_length() - 1 for c, w in zip(codes, self._weights)]
+        pos = sum(t for t, w in zip(terms, self._weights) if w > 0)
+        neg = sum(t for t, w in zip(terms, self._weights) if w < 0)
         p = Signal(signed(self.plane_width), name="s1_p")
         v1, first1, last1, relu1 = Signal(name="s1_valid"), Signal(name="s1_first"), Signal(name="s1_last"), \
             Signal(name="s1_relu")
         bias1 = Signal(signed(aw), name="s1_bias")
         shift1 = Signal(self.shift_width, name="s1_shift")
         m.d.sync += [
-            p.eq(pos - (codes[b_w - 1] << (b_w - 1))),
+            p.eq((pos - neg) << self._lsb_shift),
             v1.eq(self.valid), first1.eq(self.first), last1.eq(self.last),
             bias1.eq(self.bias), shift1.eq(self.shift), relu1.eq(self.relu),
         ]

@@ -22,14 +22,15 @@ def _run(tmp_path, capsys, x, w, *extra):
     return np.load(yp), json.loads(captured.out)
 
 
-@pytest.mark.parametrize("form", ["and_or", "and_popcount"])
+@pytest.mark.parametrize("form", ["and_or", "and_popcount", "and_dual"])
 def test_matmul_rtl_exact(tmp_path, capsys, rng, form):
     x = rng.choice(np.array([-1, 1], np.int8), (12, 600))     # 3 chunks of 256 bits per dot product
     w = rng.choice(np.array([-1, 1], np.int8), (600, 5))
     y, s = _run(tmp_path, capsys, x, w, "--form", form)
     np.testing.assert_array_equal(y, x.astype(np.int32) @ w.astype(np.int32))
     assert s["rtl"] and s["rtl_cycles"] > s["rows_counted"]   # one row per cycle at best
-    assert s["sense_ops"] == (2 if form == "and_or" else 1) * 12 * 5 * 3
+    assert s["sense_ops"] == (1 if form == "and_popcount" else 2) * 12 * 5 * 3
+    assert s["groups"] == {"and_or": 2 * 60, "and_popcount": 60 + 12 + 5, "and_dual": 60}[form]
 
 
 def test_matmul_rtl_with_variation(tmp_path, capsys, rng):

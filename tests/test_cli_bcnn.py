@@ -16,7 +16,8 @@ def files(tmp_path):
     paths = {}
     for name, arr in {"x": pm((9, 300)), "w": pm((300, 4)), "w5": pm((5, 4)), "xi32": pm((9, 300), np.int32),
                       "xf": pm((9, 300)).astype(np.float32), "x3": pm((2, 3, 4)),
-                      "xbad": np.where(np.arange(9 * 300).reshape(9, 300) == 302, 2, 1).astype(np.int8)}.items():
+                      "xbad": np.where(np.arange(9 * 300).reshape(9, 300) == 302, 2, 1).astype(np.int8),
+                      "xk": pm((1, 8200)), "wk": pm((8200, 1))}.items():
         np.save(tmp_path / f"{name}.npy", arr)
         paths[name] = str(tmp_path / f"{name}.npy")
     (tmp_path / "junk.npy").write_text("not numpy")
@@ -31,7 +32,7 @@ def run(argv, capsys):
     return code, out, err
 
 
-@pytest.mark.parametrize("form", ["and_or", "and_popcount"])
+@pytest.mark.parametrize("form", ["and_or", "and_popcount", "and_dual"])
 def test_matmul_json(files, capsys, form):
     out = files["tmp"] / "y.npy"
     code, text, _ = run(["bcnn", "matmul", "--x", files["x"], "--w", files["w"], "--out", str(out), "--json",
@@ -44,7 +45,10 @@ def test_matmul_json(files, capsys, form):
     d = json.loads(text)
     for key in ("sense_ops", "rows_counted", "energy_j", "latency_s"):
         assert key in d
-    assert d["sense_ops"] == (2 if form == "and_or" else 1) * 9 * 4 * 2
+    assert d["form"] == form
+    assert d["sense_ops"] == (1 if form == "and_popcount" else 2) * 9 * 4 * 2       # K = 300: 2 chunks
+    assert d["groups"] == {"and_or": 2 * 36, "and_popcount": 36 + 9 + 4, "and_dual": 36}[form]
+    assert d["row_writes"] == (9 + 4) * 2 * (2 if form == "and_dual" else 1)       # the dual rail writes twice
     assert d["energy_j"] > 0 and d["latency_s"] > 0
 
 
@@ -73,6 +77,8 @@ BAD = [
     (["--x", "{x}", "--w", "{w}", "--sigma", "0.5"], "--sigma"),
     (["--x", "{x}", "--w", "{w}", "--sa-offset", "-1"], "--sa-offset"),
     (["--x", "{x}", "--w", "{w}", "--seed", "-2"], "--seed"),
+    (["--x", "{xk}", "--w", "{wk}", "--rtl", "--form", "and_dual"], "--rtl: K = 8200 is above the RTL path's 8192 "
+                                                                    "for --form and_dual"),
 ]
 
 

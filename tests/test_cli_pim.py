@@ -54,6 +54,37 @@ def test_fp32_through_the_cli_is_bit_exact(files, capsys, op):
     assert s["steps"] == s["per_operation"]["steps"] == s["total"]["steps"]      # one pass
     assert s["total"]["energy_j"] == pytest.approx(192 * s["energy_j"])
     assert s["equation"]["name"] == ("eq. (2)" if op == "add" else "eq. (3)")
+    assert s["variant"] == ({"mantissa": "one-chain"} if op == "add" else {"multiplier": "gated"})
+    assert set(s["scopes"]) == {"ieee", "core"} and s["scopes"]["ieee"]["steps"] == s["steps"]
+    assert s["scopes"]["core"]["time_s"] < s["time_s"] and s["scopes"]["core"]["energy_j"] < s["energy_j"]
+    for sc in ("ieee", "core"):
+        assert set(s["floatpim"][sc]) == {"cycles", "cells", "time_s", "energy_j"}
+    assert s["floatpim"]["core"]["cycles"] < s["floatpim"]["ieee"]["cycles"]
+    assert 0 < s["cells"]["live_core"] <= s["cells"]["live"] <= s["cells"]["written"] < s["rows_used"]
+
+
+@pytest.mark.parametrize("op,flag,value", [("add", "--mantissa", "two-chains"), ("mul", "--multiplier", "ungated"),
+                                           ("mul", "--multiplier", "skip")])
+def test_schedule_flags(files, capsys, tmp_path, op, flag, value):
+    """Every schedule is bit-exact; the old ones cost more energy per operation than the defaults."""
+    out = files["tmp"] / "c.npy"
+    capsys.readouterr()
+    base = ["pim", "fp32", op, "--a", files["a"], "--b", files["b"], "--out", str(out), "--json", "--lanes", "100"]
+    assert main(base) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(base + [flag, value]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert np.array_equal(np.load(out).view(np.uint32), _golden(op, np.load(files["a"]), np.load(files["b"])))
+    assert s["variant"] == {flag[2:]: value} and s["passes"] == 2 and s["lanes_per_pass"] == 100
+    if value == "skip":   # a bit 1 .. 23 that no lane of a pass has set costs no add (96 steps); energy unchanged
+        w = np.load(files["b"]).ravel().view(np.uint32).astype(np.int64)
+        sig = (w & 0x7FFFFF) | np.where((w >> 23) & 0xFF, 0x800000, 0)
+        unset = [sum(not (np.bitwise_or.reduce(sig[k:k + 100]) >> j) & 1 for j in range(1, 24)) for k in (0, 100)]
+        want = default["steps"]["write"] - 96 * (100 * unset[0] + 92 * unset[1]) / 192
+        assert unset[0] > 0 and s["steps"]["write"] == pytest.approx(want)
+        assert s["energy_j"] == pytest.approx(default["energy_j"])
+    else:
+        assert s["energy_j"] > default["energy_j"]
 
 
 def test_more_than_1024_values_go_in_passes(tmp_path, capsys, rng):
@@ -87,6 +118,11 @@ BAD = [
     (["add", "--a", "{junk}", "--b", "{b}"], "--a"),
     (["add", "--a", "{a}", "--b", "{npz}"], "--b"),
     (["mul", "--a", "{empty}", "--b", "{empty}"], "--a"),
+    (["add", "--a", "{a}", "--b", "{b}", "--mantissa", "three-chains"], "--mantissa"),
+    (["mul", "--a", "{a}", "--b", "{b}", "--multiplier", "booth"], "--multiplier"),
+    (["mul", "--a", "{a}", "--b", "{b}", "--lanes", "0"], "--lanes"),
+    (["add", "--a", "{a}", "--b", "{b}", "--lanes", "2048"], "--lanes"),
+    (["add", "--a", "{a}", "--b", "{b}", "--lanes", "many"], "--lanes"),
 ]
 
 

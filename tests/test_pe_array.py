@@ -178,3 +178,52 @@ def test_global_buffer_model():
     assert ber_from_device(40.0, 1e-3) == pytest.approx(1e-3 / (1e-9 * np.exp(40.0)), rel=1e-9)
     with pytest.raises(ValueError, match="ber"):
         GlobalBuffer(8, 32, ber=1.0)
+
+
+def test_paper_style_partial_count_covers_blocks_of_rows():
+    """The Fig. 19 paper-style count on hand-sized layers. A step of the rows x cols PEs holds
+    U = rows cols // (k_h ceil(k_w / 3)) ofmap rows of one input channel (Section III.B.1, eq. (2)); its partial is
+    the whole OH x OW ofmap only when U >= OH. Elements below are worked out by hand (batch 2, 2 x 3 = 6 PEs)."""
+    from types import SimpleNamespace
+
+    from model.zoo import Layer
+
+    # U = 6 // 3 = 2 < OH = 4 (one input channel needs 12 PEs): eq. (2) steps = ceil(2 * 3 * 4 / 6) = 4, but a
+    # step covers 2 ofmap rows, so every (channel, row) partial is made once: C OH OW = 2 * 4 * 4 = 32 elements
+    # per output channel, x 4 channels x 2 images = 256; counting each step as a whole ofmap gives 4 * 16 = 64 per
+    # output channel, 512 in all. The final ofmaps are 4 * 16 * 2 = 128 elements.
+    blocks = Layer("blocks", "conv", 6, 6, 2, 4, 3, 3)
+    # U = 6 // 1 = 6 >= OH = 4: steps = ceil(3 * 4 / 6) = 2 whole-ofmap partials: 2 * 16 * 2 channels * 2 images
+    whole = Layer("whole", "conv", 4, 4, 3, 2)
+    model = SimpleNamespace(conv_layers=[blocks, whole])
+    r = pa.model_glb_writes(model, rows=2, cols=3, spad_bytes=1024, batch=2)
+    by = {row["layer"]: row for row in r["layers"]}
+    assert (by["blocks"]["paper_steps"], by["blocks"]["paper_step_rows"]) == (4, 2)
+    assert by["blocks"]["paper_without_spad"] == 256 and by["blocks"]["paper_with_spad"] == 128
+    assert (by["whole"]["paper_steps"], by["whole"]["paper_step_rows"]) == (2, 4)
+    assert by["whole"]["paper_without_spad"] == 128 and by["whole"]["paper_with_spad"] == 64
+    old = {row["layer"]: row for row in pa.model_glb_writes(model, rows=2, cols=3, spad_bytes=1024, batch=2,
+                                                            step_partial="whole")["layers"]}
+    assert old["blocks"]["paper_without_spad"] == 512 and old["whole"]["paper_without_spad"] == 128
+    # a 16-element FP32 partial (64 B) does not fit 32 B: every partial is written with the scratchpad too
+    small = pa.model_glb_writes(model, rows=2, cols=3, spad_bytes=32, batch=2)["layers"]
+    assert [row["paper_with_spad"] for row in small] == [256, 128]
+    # U = 4 // 9 = 0 (a 3 x 7 kernel row needs 3 PEs x 3 kernel rows = 9 > 4): each ofmap row of each channel
+    # takes ceil(9 / 4) = 3 one-row steps: 1 channel x 3 rows x 3 steps x OW 3 = 27 elements (eq. (2): 7 steps)
+    wide = SimpleNamespace(conv_layers=[Layer("wide", "conv", 5, 9, 1, 1, 3, 7)])
+    row, = pa.model_glb_writes(wide, rows=2, cols=2, spad_bytes=1024, batch=1)["layers"]
+    assert (row["paper_steps"], row["paper_step_rows"], row["paper_without_spad"]) == (7, 0, 27)
+    with pytest.raises(ValueError, match="step_partial"):
+        pa.model_glb_writes(wide, step_partial="rows")
+
+
+def test_resnet50_conv1_is_counted_in_blocks():
+    """ResNet-50's conv1 (7x7/2, 3 -> 64 channels, 112 x 112 ofmap) on 42 x 14 PEs: a row takes 7 x 3 = 21 PEs, a
+    step 588 // 21 = 28 rows < 112, so the paper-style count is C OH OW K = 3 x 112 x 112 x 64 elements (eq. (2)'s
+    ceil(3 x 7 x 112 x 3 / 588) = 12 whole ofmaps per channel would be 12 x 112 x 112 x 64)."""
+    from model.zoo import get_model
+
+    rows = {r["layer"]: r for r in pa.model_glb_writes(get_model("resnet50"))["layers"]}
+    assert (rows["conv1"]["paper_steps"], rows["conv1"]["paper_step_rows"]) == (12, 28)
+    assert rows["conv1"]["paper_without_spad"] == 3 * 112 * 112 * 64
+    assert rows["conv1"]["paper_with_spad"] == 112 * 112 * 64          # 112 x 112 x 4 B = 49 KB fits 52 KB

@@ -147,3 +147,41 @@ def test_bad_parameters_are_refused():
         SubArray(cols=8, lanes=9)
     with pytest.raises(TypeError, match="CellParams"):
         SubArray(params={"t_read": 1})
+
+
+def test_schedule_tallies_count_cells_whatever_the_enables(rng):
+    arr, _ = _random_array(rng)
+    with arr.phase("p"):
+        arr.step([("copy", [0, 1, 2], [8, 9, 10]), ("set", 3, 1)], enable=4)   # 4 cells, some columns only
+        arr.tally("fa_bits", 7)
+    arr.step([("not", 5, None)])
+    assert arr.tallies == {"p": {"cell_ops": 4, "fa_bits": 7}, "other": {"cell_ops": 1}}
+
+
+def test_peak_live_reuses_a_cell_after_its_last_access():
+    """Intervals from first to last access: a chain of copies needs one cell, two values read together
+    need two, a host-loaded row is live from the start and a dumped row to the end."""
+    arr = SubArray(rows=8, cols=4)
+    arr.load([0], np.ones((1, 4), bool))
+    with arr.phase("chain"):
+        arr.step([("copy", 1, 0)])
+        arr.step([("copy", 2, 1)])          # row 1 read for the last time as row 2 is written: one cell
+        arr.step([("copy", 3, 2)])
+    assert arr.peak_live([1, 2, 3]) == 1
+    with arr.phase("pair"):
+        arr.step([("copy", [4, 5], [3, 3])])
+        arr.step([("xor", 4, 5)])           # rows 4 and 5 live together
+        arr.step([("set", 6, 0)])           # a dead write still needs its cell for that step
+    arr.dump([4])
+    assert arr.peak_live() == 2 and arr.peak_live([4, 5, 6]) == 2
+    assert arr.peak_live(list(range(7))) == 2    # row 0 (host load) is read for the last time in step 1
+    assert arr.peak_live(phases=["chain"]) == 1 and arr.peak_live(phases=["pair"]) == 2
+    arr.step([("set", 7, 1)])
+    assert arr.peak_live([4, 7]) == 1            # row 4's last access (the dump) came before row 7's write
+    arr.search([4], [True])                      # a search is an access: row 4 is live again until then
+    assert arr.peak_live([4, 7]) == 2
+    host = SubArray(rows=4, cols=4)
+    host.load([0], np.ones((1, 4), bool))
+    host.step([("set", 1, 1)])
+    host.step([("copy", 2, 0)])
+    assert host.peak_live([0, 1, 2]) == 2 and host.peak_live([1, 2]) == 1   # row 0 live from the load

@@ -239,6 +239,71 @@ def test_design_delta_end_to_end():
     assert json.loads(json.dumps(res.as_dict()))["guard_band"]["t_hot_k"] == 393.0
 
 
+# Every parameter design_delta (and `mram-accel delta`) passes on, at a non-default value: attempt time, guard-band,
+# read and write current ratios, their targets and the switching time. Expected values from eqs. (14)-(18) typed
+# here (not from the model's functions).
+ODD = dict(t=0.5, ber=1e-7, tau=4e-9, sigma=0.03, t_hot=380.0, t_cold=240.0, t_nom=310.0,
+           i_r=0.45, rd=1e-6, i_w=2.5, wer=1e-6, tau_w=3e-9)
+
+
+def _odd_expected(o=ODD, guard=True):
+    """Eq. (14) for Δ_scaled, (17) Δ_PT_GB, (18) Δ_PT_MAX, (15) the read pulse at Δ_scaled with the same τ, (16)
+    the write pulse at Δ_PT_MAX (Δ_scaled without guard-band) with its own τ_w."""
+    d = math.log(o["t"] / (o["tau"] * -math.log1p(-o["ber"])))
+    gb = d * (o["t_hot"] / o["t_nom"]) / (1 - 4 * o["sigma"])
+    mx = gb * (1 + 4 * o["sigma"]) * o["t_nom"] / o["t_cold"]
+    t_r = o["tau"] * math.exp(d * (1 - o["i_r"])) * -math.log1p(-o["rd"])
+    at = mx if guard else d
+    t_w = o["tau_w"] / (o["i_w"] - 1) * math.log((1 + math.pi ** 2 * at * (o["i_w"] - 1)
+                                                  / (4 * -math.log1p(-o["wer"]))) / o["i_w"])
+    return d, gb, mx, t_r, t_w
+
+
+def test_design_delta_passes_every_parameter_on():
+    """A change that drops tau_s from the read-pulse call (it would use 1 ns: t_r / 4 here), ignores the read ratio,
+    the read-disturb target, the guard-band temperatures or the write switching time fails this test."""
+    o = ODD
+    dev = stt.DeviceParams(i_read_ratio=o["i_r"], rd_rate=o["rd"], i_write_ratio=o["i_w"], wer=o["wer"],
+                           tau_write_s=o["tau_w"])
+    guard = stt.GuardBand(o["sigma"], o["t_hot"], o["t_cold"], o["t_nom"])
+    res = stt.design_delta(o["t"], o["ber"], o["tau"], guard, dev)
+    d, gb, mx, t_r, t_w = _odd_expected()
+    # relative tolerances: a handful of double-precision operations on O(1) values, ~1e-15 each
+    assert res.tau_s == o["tau"] and res.delta_scaled == pytest.approx(d, rel=1e-13)
+    assert res.delta_pt_gb == pytest.approx(gb, rel=1e-13) and res.delta_pt_max == pytest.approx(mx, rel=1e-13)
+    # t_r = tau e^(Δ(1 - i)) L carries e^Δ: an error of dΔ ~ 1e-15 Δ moves it by ~Δ 1e-15 relative
+    assert res.read_pulse_s == pytest.approx(t_r, rel=1e-12)
+    assert res.write_pulse_s == pytest.approx(t_w, rel=1e-12)
+    # the read pulse depends on τ beyond Δ: with e^Δ = t / (τ L), t_r = τ^i_r (t / L)^(1 - i_r) L_rd
+    assert t_r == pytest.approx(o["tau"] ** o["i_r"] * (o["t"] / -math.log1p(-o["ber"])) ** (1 - o["i_r"])
+                                * -math.log1p(-o["rd"]), rel=1e-12)
+    nogb = stt.design_delta(o["t"], o["ber"], o["tau"], None, dev)
+    assert nogb.delta_pt_gb is None and nogb.read_pulse_s == pytest.approx(t_r, rel=1e-12)
+    assert nogb.write_pulse_s == pytest.approx(_odd_expected(guard=False)[4], rel=1e-12)
+
+
+def test_cli_delta_passes_every_option_on(capsys):
+    o = ODD
+    argv = ["--retention", "500ms", "--ber", "1e-7", "--tau", "4ns", "--sigma", "3%", "--t-hot", "380K",
+            "--t-cold", "240K", "--t-nom", "310K", "--read-ratio", "0.45", "--rd-rate", "1e-6", "--write-ratio", "2.5",
+            "--wer", "1e-6", "--tau-write", "3ns"]
+    out = _run_json(capsys, *argv)
+    d, gb, mx, t_r, t_w = _odd_expected()
+    assert out["tau_s"] == pytest.approx(o["tau"], rel=1e-15) and out["retention_s"] == pytest.approx(0.5, rel=1e-15)
+    assert out["guard_band"] == pytest.approx({"sigma_rel": 0.03, "t_hot_k": 380.0, "t_cold_k": 240.0,
+                                               "t_nom_k": 310.0}, rel=1e-15)
+    assert out["delta_scaled"] == pytest.approx(d, rel=1e-13)
+    assert out["delta_pt_gb"] == pytest.approx(gb, rel=1e-13) and out["delta_pt_max"] == pytest.approx(mx, rel=1e-13)
+    assert out["read_pulse_s"] == pytest.approx(t_r, rel=1e-12)
+    assert out["write_pulse_s"] == pytest.approx(t_w, rel=1e-12)
+    assert out["device"] == pytest.approx({"i_read_ratio": 0.45, "rd_rate": 1e-6, "i_write_ratio": 2.5, "wer": 1e-6,
+                                           "tau_write_s": 3e-9}, rel=1e-15)
+    assert cli.main(["delta", *argv]) == 0
+    text = capsys.readouterr().out
+    assert f"read pulse  <= {format_duration(t_r)}" in text and f"write pulse >= {format_duration(t_w)}" in text
+    assert "tau 4 ns" in text
+
+
 # --- impossible parameters -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, name, rng", [
     (lambda: stt.delta_for_retention(3.0, 0.0), "ber", "(0, 1)"),

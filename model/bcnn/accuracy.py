@@ -41,12 +41,16 @@ def cim_matmuls(device: SOTDevice = SOTDevice(), seed: int = 0, form: str = "and
     return {name: make(name) for name in layers}
 
 
-def and_only_matmul(xb, wb) -> np.ndarray:
+def and_only_matmul(xb, wb, fold_sum_w: bool = False) -> np.ndarray:
     """The paper's Table I form taken literally: ``4 BitCount(AND) - K`` in place of the +/-1 product (the best
     affine use of the AND count alone; exact only when the operands' sums cancel, see
-    :func:`model.bcnn.cim.and_only_error`)."""
+    :func:`model.bcnn.cim.and_only_error`). ``fold_sum_w``: the DPU also subtracts each weight column's sum,
+    known offline, ``4 BitCount(AND) - K - sum(w)``, leaving the input's sum as the only error."""
     a = bits_of(xb).astype(np.int32) @ bits_of(wb).astype(np.int32)
-    return 4 * a - xb.shape[1]
+    y = 4 * a - xb.shape[1]
+    if fold_sum_w:
+        y = y - np.asarray(wb, np.int32).sum(axis=0)[None, :]
+    return y
 
 
 def accuracy_sweep(net: BCNN, x, y, devices, seeds, form: str = "and_or", progress=None, mapper=None) -> dict:

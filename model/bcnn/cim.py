@@ -14,13 +14,20 @@ second count (``x XOR w`` is ``(a OR b) - (a AND b)`` bit for bit):
   both in the array (the paper's dual-mode sub-array supports OR with a second reference);
 * ``form="and_popcount"``: ``x.w = 4 popcount(a AND b) - 2 popcount(a) - 2 popcount(b) + n``: one sense per
   chunk, plus one memory-mode read per stored vector counted once (each input row and weight column is reused
-  M or N times).
+  M or N times);
+* ``form="and_dual"`` (dual rail): every vector is stored twice, its bits and their complements (``1 - a``), so
+  ``x.w = 2 (popcount(a AND b) + popcount(~a AND ~b)) - n`` (matches counted as ones, XNOR = AND of the true
+  rails OR AND of the complement rails, and the two never both hold): two compute-mode senses per chunk, both with
+  the AND reference, whose nominal margin is larger than the OR reference's
+  (:func:`model.bcnn.subarray.sense_margins`), counted as one bitcounter group of ``2 chunks`` rows. The
+  complement rows are padded with '0' like the true ones, so padding adds nothing to either count.
 
 Mapping (our decision; the paper says only that weights occupy "specific rows" and inputs "following rows"): K is
 cut into chunks of ``cols`` bits (zero bits pad the last chunk: '0' AND/OR '0' = '0' adds nothing, and n is the
-true K), each chunk of a weight column or an input vector is one sub-array row. The array holds a tile of
-``mb`` weight columns and ``nb`` inputs at a time (all M weights stay if they fill at most half the rows), every
-(input, weight) pair of the tile is sensed chunk by chunk, and the bitcounter sums a pair's chunks as one group.
+true K), each chunk of a weight column or an input vector is one sub-array row (two with ``and_dual``: the true
+rail, then the complement rail). The array holds a tile of ``mb`` weight columns and ``nb`` inputs at a time (all M
+weights stay if they fill at most half the rows), every (input, weight) pair of the tile is sensed chunk by
+chunk, and the bitcounter sums a pair's chunks as one group.
 """
 
 from __future__ import annotations
@@ -32,10 +39,11 @@ import numpy as np
 from model.checks import check_choice, check_int
 from model.bcnn.subarray import SenseProgram, SOTDevice, SOTSubArray
 
-__all__ = ["FORMS", "CimStats", "Tile", "plan_tiles", "cim_matmul", "bits_of", "and_only_error",
+__all__ = ["FORMS", "CimStats", "Tile", "plan_tiles", "rails_of", "cim_matmul", "bits_of", "and_only_error",
            "check_pm1"]
 
-FORMS = ("and_or", "and_popcount")
+#: The exact forms (module docstring).
+FORMS = ("and_or", "and_popcount", "and_dual")
 
 
 def check_pm1(name: str, a) -> np.ndarray:
@@ -82,7 +90,9 @@ class Tile:
 
 
 def plan_tiles(n: int, m: int, chunks: int, rows: int) -> list[Tile]:
-    """Tiles covering the ``n x m`` products: weights stationary when they fill at most half of the rows."""
+    """Tiles covering the ``n x m`` products: weights stationary when they fill at most half of the rows.
+
+    ``chunks`` is the number of sub-array rows one vector takes (``2 chunks`` for the dual-rail form)."""
     if 2 * chunks > rows:
         raise ValueError(f"K needs {chunks} rows per vector; a {rows}-row sub-array holds one input and one weight "
                          f"vector of at most {rows // 2} rows each")
@@ -90,6 +100,16 @@ def plan_tiles(n: int, m: int, chunks: int, rows: int) -> list[Tile]:
     mb = m if m <= per // 2 else per // 2
     nb = per - mb
     return [Tile(n0, min(n, n0 + nb), m0, min(m, m0 + mb)) for m0 in range(0, m, mb) for n0 in range(0, n, nb)]
+
+
+def rails_of(bits: np.ndarray, chunks: int, cols: int, dual: bool) -> np.ndarray:
+    """``(V, K)`` bits as the sub-array rows of each vector, ``(V, chunks, cols)``, zero-padded; with ``dual`` the
+    complement rail follows, ``(V, 2 chunks, cols)`` (its padding is '0' too)."""
+    pad = ((0, 0), (0, chunks * cols - bits.shape[1]))
+    true = np.pad(bits, pad).reshape(len(bits), chunks, cols)
+    if not dual:
+        return true
+    return np.concatenate([true, np.pad(~bits, pad).reshape(len(bits), chunks, cols)], axis=1)
 
 
 def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), seed: int = 0, rows: int = 1024,
@@ -100,7 +120,7 @@ def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), s
     ----------
     x : array (N, K) of -1/+1
     w : array (K, M) of -1/+1
-    form : {"and_or", "and_popcount"}
+    form : {"and_or", "and_popcount", "and_dual"}
         Exact form (module docstring).
     device : SOTDevice
         Device parameters and variation; ideal devices give exactly ``x @ w``.
@@ -124,9 +144,10 @@ def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), s
     n, k = x.shape
     m = w.shape[1]
     chunks = -(-k // cols)
-    pad = chunks * cols - k
-    xb = np.pad(bits_of(x), ((0, 0), (0, pad))).reshape(n, chunks, cols)
-    wb = np.pad(bits_of(w).T, ((0, 0), (0, pad))).reshape(m, chunks, cols)
+    dual = form == "and_dual"
+    rpv = (2 if dual else 1) * chunks                                   # sub-array rows per stored vector
+    xb = rails_of(bits_of(x), chunks, cols, dual)
+    wb = rails_of(bits_of(w).T, chunks, cols, dual)
     sub = SOTSubArray(rows, cols, device, seed=seed)
     stats = CimStats(chunks=chunks)
     count = counter if counter is not None else _numpy_counter
@@ -134,12 +155,12 @@ def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), s
     or_count = np.zeros((n, m), np.int64)
     pop_x = np.zeros(n, np.int64)
     pop_w = np.zeros(m, np.int64)
-    ops_per_pair = 2 if form == "and_or" else 1
-    for t in plan_tiles(n, m, chunks, rows):
+    codes = [1, 2] if form == "and_or" else [1]                         # AND (and OR) groups of rpv rows per pair
+    for t in plan_tiles(n, m, rpv, rows):
         nw, nx = t.m1 - t.m0, t.n1 - t.n0
-        sub.write_rows(0, wb[t.m0:t.m1].reshape(-1, cols))               # weight column j, chunk c: row j*C + c
-        sub.write_rows(nw * chunks, xb[t.n0:t.n1].reshape(-1, cols))     # input i, chunk c: row (nw + i)*C + c
-        stats.row_writes += (nw + nx) * chunks
+        sub.write_rows(0, wb[t.m0:t.m1].reshape(-1, cols))               # weight column j, row r: j*rpv + r
+        sub.write_rows(nw * rpv, xb[t.n0:t.n1].reshape(-1, cols))        # input i, row r: (nw + i)*rpv + r
+        stats.row_writes += (nw + nx) * rpv
         stats.tiles += 1
         snapshot = np.packbits(sub.state, axis=1, bitorder="little")
         if form == "and_popcount":   # memory-mode reads of the operands, each counted once per product
@@ -150,19 +171,18 @@ def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), s
                                                 stats)
         ii, jj = np.meshgrid(np.arange(nx), np.arange(nw), indexing="ij")
         ii, jj = ii.ravel(), jj.ravel()
-        step = max(1, max_pairs // (ops_per_pair * chunks))
+        step = max(1, max_pairs // (len(codes) * rpv))
         for s in range(0, len(ii), step):
             i, j = ii[s:s + step], jj[s:s + step]
-            c = np.arange(chunks)
-            ra = ((nw + i)[:, None] * chunks + c).ravel()                 # input rows of each pair's chunks
-            rb = (j[:, None] * chunks + c).ravel()                        # weight rows
+            c = np.arange(rpv)
+            ra = ((nw + i)[:, None] * rpv + c).ravel()                    # input rows of each pair (both rails)
+            rb = (j[:, None] * rpv + c).ravel()                           # weight rows, rail for rail
             p = len(i)
-            codes = [1, 2] if form == "and_or" else [1]
-            ops = np.concatenate([np.stack([np.full(p * chunks, code), ra, rb, np.zeros(p * chunks, np.int64)], 1)
+            ops = np.concatenate([np.stack([np.full(p * rpv, code), ra, rb, np.zeros(p * rpv, np.int64)], 1)
                                   for code in codes])
             program = SenseProgram(sub, ops, [snapshot])
-            addr = np.arange(len(codes) * p) * chunks
-            counts = np.asarray(count(program, addr, np.full(len(addr), chunks)), np.int64)
+            addr = np.arange(len(codes) * p) * rpv
+            counts = np.asarray(count(program, addr, np.full(len(addr), rpv)), np.int64)
             stats.sense_ops += len(ops)
             stats.rows_counted += len(ops)
             stats.groups += len(addr)
@@ -171,6 +191,8 @@ def cim_matmul(x, w, *, form: str = "and_or", device: SOTDevice = SOTDevice(), s
                 or_count[t.n0 + i, t.m0 + j] = counts[p:]
     if form == "and_or":
         y = k - 2 * (or_count - and_count)
+    elif dual:
+        y = 2 * and_count - k                    # and_count = matches (true-rail ANDs + complement-rail ANDs)
     else:
         y = 4 * and_count - 2 * pop_x[:, None] - 2 * pop_w[None, :] + k
     return y.astype(np.int32), stats
@@ -194,18 +216,22 @@ def _read_counts(sub: SOTSubArray, rows, chunks: int, snapshot, count, stats: Ci
     return counts
 
 
-def and_only_error(x, w) -> dict:
+def and_only_error(x, w, fold_sum_w: bool = False) -> dict:
     """How far the paper's AND-only count is from the exact product, on data ``x`` (N, K), ``w`` (K, M).
 
-    The best the AND count can do alone is the affine map ``4 popcount(AND) - n`` (exact when ``sum(x) + sum(w)
-    = 0``; any other fixed affine map is worse on average for zero-mean data): its error is ``sum(x) + sum(w)``.
-    Returns the mean and maximum absolute error, the fraction of exact products, and the fraction of sign flips.
+    From ``popcount(a AND b) = (x.w + sum(x) + sum(w) + n) / 4`` (module docstring): the best the AND count can
+    do alone is the affine map ``4 popcount(AND) - n`` (exact when ``sum(x) + sum(w) = 0``; any other fixed affine
+    map is worse on average for zero-mean data), its error ``sum(x) + sum(w)``. With ``fold_sum_w`` the DPU also
+    subtracts each weight column's ``sum(w)``, known offline (Table I's DPU holds the weights' scaling factors
+    already): ``4 popcount(AND) - n - sum(w)``, whose error is ``sum(x)`` alone (input-dependent, so it cannot be
+    folded). Returns the mean and maximum absolute error, the fraction of exact products, and the fraction of
+    sign flips.
     """
     x = check_pm1("x", x).astype(np.int64)
     w = check_pm1("w", w).astype(np.int64)
     exact = x @ w
     a = bits_of(x).astype(np.int64) @ bits_of(w).astype(np.int64)
-    approx = 4 * a - x.shape[1]
+    approx = 4 * a - x.shape[1] - (w.sum(axis=0)[None, :] if fold_sum_w else 0)
     err = approx - exact
     return {"mean_abs_error": float(np.abs(err).mean()), "max_abs_error": int(np.abs(err).max()),
             "exact_fraction": float(np.mean(err == 0)),

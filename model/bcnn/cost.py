@@ -11,10 +11,22 @@ senses and memory-mode reads of one sub-array row (``cols`` bits at once), row w
 bitcounter; plus the DPU's real-valued operations (Table I: batch-norm, sign, scaling factors, multiplier,
 pooling; the real first and last layers).
 
-Mapping at network scale (our decision): every binary layer keeps its weights resident in ``S = ceil(M C /
-(rows / 2))`` sub-arrays (half the rows for weights, half for the inputs written per image); the S sub-arrays
-sense in parallel, one row per ``t_sense``; each needs all N input vectors written (``S N C`` row writes). Weights
-are programmed once and not charged per image.
+Mapping at network scale (our decision; the paper says only that weights sit in "specific rows" and inputs in
+"following rows", Table I Bin-AND): every binary layer keeps its weights resident in ``S`` sub-arrays, whole
+weight vectors per sub-array (a pair's chunks are one bitcounter group), and the rows left over hold the input
+vectors written per image. How many input rows a sub-array reserves is a parameter, ``input_rows``:
+
+* ``"layer"`` (default): sized per layer, the rows of one input vector (``chunks``, ``2 chunks`` for the dual-rail
+  form): ``S = ceil(M / floor((rows - rpv) / rpv))`` with ``rpv`` rows per vector. Inputs are streamed through
+  that slot one vector at a time; a layer with one input vector per image (fc6, fc7) wastes no rows on inputs.
+* ``"half"``: half the rows for inputs in every layer, ``S = ceil(M rpv / (rows / 2))`` (this model's mapping
+  before; it reserves 512 rows for fc6/fc7's single 36- or 16-row input vector).
+
+The S sub-arrays sense in parallel, one row per ``t_sense``; each needs all N input vectors written (``S N rpv``
+row writes). Weights are programmed once and not charged per image.
+
+The DPU's precision is a parameter too (:data:`DPU_ENERGY`, :meth:`CostParams.with_dpu`): the paper does not
+say how its DPU computes the real-valued first and last layers, which dominate the total at FP32.
 """
 
 from __future__ import annotations
@@ -26,10 +38,29 @@ from model.checks import check_choice, check_int, check_real
 from model.zoo import Layer
 
 __all__ = ["CostParams", "SOURCES", "BinaryLayer", "alexnet_bcnn", "binary_layer_ops", "cost_from_stats",
-           "network_cost", "storage_bytes", "PAPER_TABLE2", "PAPER_FIG4"]
+           "network_cost", "storage_bytes", "real_mac_energy_bound", "PAPER_TABLE2", "PAPER_TABLE2_OTHERS",
+           "PAPER_FIG4", "DPU_ENERGY", "COST_FORMS", "INPUT_ROWS"]
 
 #: Table II, "our work": energy per image, area, execution time per image (AlexNet-BCNN, ImageNet).
 PAPER_TABLE2 = {"energy_uj": 310.42, "area_mm2": 5.28, "time_ms": 10.7}
+#: Table II, the other accelerators (None: "-" in the table). Section IV.B compares against the RRAM BCNN [3]:
+#: "~7x and 1.7x lower energy and area" (2275.34 / 310.42 = 7.33, 9.19 / 5.28 = 1.74).
+PAPER_TABLE2_OTHERS = {
+    "RRAM CNN [3]": {"energy_uj": 5444.85, "area_mm2": 21.25, "time_ms": None},
+    "RRAM BCNN [3]": {"energy_uj": 2275.34, "area_mm2": 9.19, "time_ms": None},
+    "FPGA [2]": {"energy_uj": 27918.0, "area_mm2": None, "time_ms": 5.94},
+    "GPU1 [2]": {"energy_uj": 324000.0, "area_mm2": None, "time_ms": 90.0},
+    "GPU2 [2]": {"energy_uj": 237250.0, "area_mm2": None, "time_ms": 0.73},
+    "ASIC [1]": {"energy_uj": 352.0, "area_mm2": 1.9, "time_ms": None},
+}
+#: DPU energy per (multiply, add) in joules by precision: Horowitz, ISSCC 2014, 45 nm (FP32 mult 3.7 pJ, add
+#: 0.9 pJ; FP16 mult 1.1 pJ, add 0.4 pJ; int8 mult 0.2 pJ, add 0.03 pJ).
+DPU_ENERGY = {"fp32": (3.7e-12, 0.9e-12), "fp16": (1.1e-12, 0.4e-12), "int8": (0.2e-12, 0.03e-12)}
+#: Forms the cost model prices: the three exact forms of :mod:`model.bcnn.cim` and the paper's AND-only count
+#: (Table I; one AND sense per chunk, nothing else in the array; inexact, see model.bcnn.cim.and_only_error).
+COST_FORMS = ("and_or", "and_popcount", "and_dual", "and_only")
+#: Input rows per sub-array (module docstring).
+INPUT_ROWS = ("layer", "half")
 #: Fig. 4 / Section IV.A: storage of AlexNet-BCNN and how much less than double / single precision.
 PAPER_FIG4 = {"bcnn_mb": 39.7, "vs_dp": 12.0, "vs_sp": 6.0}
 
@@ -73,10 +104,16 @@ class CostParams:
     def subarray_area(self) -> float:
         return self.rows * self.cols * self.a_cell / self.array_efficiency
 
+    def with_dpu(self, precision: str) -> "CostParams":
+        """The same with the DPU at ``precision`` (``"fp32"``, ``"fp16"`` or ``"int8"``, :data:`DPU_ENERGY`)."""
+        from dataclasses import replace
+        check_choice("precision", precision, tuple(DPU_ENERGY))
+        mul, add = DPU_ENERGY[precision]
+        return replace(self, e_dpu_mul=mul, e_dpu_add=add)
+
     def int8_dpu(self) -> "CostParams":
         """The same with an 8-bit integer DPU (Horowitz: int8 multiply 0.2 pJ, int8 add 0.03 pJ)."""
-        from dataclasses import replace
-        return replace(self, e_dpu_mul=0.2e-12, e_dpu_add=0.03e-12)
+        return self.with_dpu("int8")
 
 
 SOURCES = {
@@ -88,8 +125,8 @@ SOURCES = {
     "e_row": "assumed 0.5 pJ per row operation: row decoder + word-line drivers of a 1024 x 256 sub-array (NVSim)",
     "e_bitcount_row": "1 pJ per 256-bit row: our Yosys count of BitCounter(256, 1024), 2150 cells (report section "
                       "'CIM bitcounter'), x ~0.5 activity x ~1 fJ per 45 nm gate toggle (assumed)",
-    "e_dpu_mul, e_dpu_add": "Horowitz, ISSCC 2014, 45 nm: FP32 multiply 3.7 pJ, FP32 add 0.9 pJ (int8: 0.2 / "
-                            "0.03 pJ, CostParams.int8_dpu)",
+    "e_dpu_mul, e_dpu_add": "Horowitz, ISSCC 2014, 45 nm: FP32 multiply 3.7 pJ, FP32 add 0.9 pJ (FP16: 1.1 / 0.4 "
+                            "pJ, int8: 0.2 / 0.03 pJ; DPU_ENERGY, CostParams.with_dpu)",
     "t_sense, t_write": "assumed 2 ns: SOT-MRAM read/switching times of 0.5-2 ns (Prenat et al. [10])",
     "t_dpu, dpu_lanes": "assumed: 1 GHz, 256 lanes (one per bitcounter column group)",
     "a_cell, array_efficiency": "assumed 40 F^2 per 2T1R cell at F = 45 nm, 70 % array efficiency (NVSim typical)",
@@ -136,20 +173,32 @@ def alexnet_bcnn() -> list[BinaryLayer]:
     return out
 
 
-def binary_layer_ops(layer: BinaryLayer, form: str = "and_or", p: CostParams = CostParams()) -> dict:
-    """Operation counts of one binary layer per image under the resident-weights mapping (module docstring)."""
-    check_choice("form", form, ("and_or", "and_popcount"))
+def binary_layer_ops(layer: BinaryLayer, form: str = "and_or", p: CostParams = CostParams(),
+                     input_rows: str = "layer") -> dict:
+    """Operation counts of one binary layer per image under the resident-weights mapping (module docstring).
+
+    ``form`` in :data:`COST_FORMS`, ``input_rows`` in :data:`INPUT_ROWS`. Returns ``subarrays``, ``chunks``,
+    ``rows_per_vector``, ``input_rows`` (rows a sub-array reserves for inputs), ``sense_ops``, ``read_ops``,
+    ``row_writes`` and ``rows_counted``.
+    """
+    check_choice("form", form, COST_FORMS)
+    check_choice("input_rows", input_rows, INPUT_ROWS)
     chunks = -(-layer.k // p.cols)
-    if 2 * chunks > p.rows:
-        raise ValueError(f"layer {layer.name}: K = {layer.k} needs {chunks} rows per vector, more than half a "
+    rpv = (2 if form == "and_dual" else 1) * chunks          # rows per stored vector (dual rail: both rails)
+    if 2 * rpv > p.rows:
+        raise ValueError(f"layer {layer.name}: K = {layer.k} needs {rpv} rows per vector, more than half a "
                          f"{p.rows}-row sub-array")
-    half = p.rows // 2
-    s = -(-layer.m * chunks // half)                       # sub-arrays holding the weights
-    senses = (2 if form == "and_or" else 1) * layer.n * layer.m * chunks
+    if input_rows == "half":
+        reserved = p.rows // 2
+        s = -(-layer.m * rpv // (p.rows - reserved))         # sub-arrays holding the weights
+    else:
+        reserved = rpv                                       # one input vector at a time
+        s = -(-layer.m // ((p.rows - reserved) // rpv))      # whole weight vectors per sub-array
+    senses = (1 if form in ("and_popcount", "and_only") else 2) * layer.n * layer.m * chunks
     reads = (layer.n * chunks * s) if form == "and_popcount" else 0   # pop(x) in every sub-array; pop(w) stored
-    writes = s * layer.n * chunks
-    return {"subarrays": s, "chunks": chunks, "sense_ops": senses, "read_ops": reads, "row_writes": writes,
-            "rows_counted": senses + reads}
+    writes = s * layer.n * rpv
+    return {"subarrays": s, "chunks": chunks, "rows_per_vector": rpv, "input_rows": reserved, "sense_ops": senses,
+            "read_ops": reads, "row_writes": writes, "rows_counted": senses + reads}
 
 
 def _row_energy(p: CostParams, senses, reads, writes, counted) -> dict:
@@ -169,13 +218,15 @@ def cost_from_stats(stats: dict, p: CostParams = CostParams(), outputs: int = 0)
     return {"energy_j": sum(e.values()), "latency_s": t, "energy_breakdown_j": e}
 
 
-def network_cost(layers: list[BinaryLayer], form: str = "and_or", p: CostParams = CostParams()) -> dict:
-    """Energy, latency and area per image of a network (list of :class:`BinaryLayer`), per layer and in total."""
+def network_cost(layers: list[BinaryLayer], form: str = "and_or", p: CostParams = CostParams(),
+                 input_rows: str = "layer") -> dict:
+    """Energy, latency and area per image of a network (list of :class:`BinaryLayer`), per layer and in total
+    (``form`` and ``input_rows`` as in :func:`binary_layer_ops`)."""
     rows, total_e, total_t, subarrays = [], 0.0, 0.0, 0
     for layer in layers:
         dpu_mul = dpu_add = 0
         if layer.binary:
-            ops = binary_layer_ops(layer, form, p)
+            ops = binary_layer_ops(layer, form, p, input_rows)
             e = _row_energy(p, ops["sense_ops"], ops["read_ops"], ops["row_writes"], ops["rows_counted"])
             # DPU per output: combine the counts into x.w (2 adds), multiply by K and alpha (2 mul); per input
             # value: batch-norm (1 mul, 1 add), sign (1 compare), |I| channel mean for K (1 add); K box filter per
@@ -198,6 +249,17 @@ def network_cost(layers: list[BinaryLayer], form: str = "and_or", p: CostParams 
         total_t += t
     area = subarrays * (p.subarray_area + p.a_bitcounter) + p.a_dpu
     return {"layers": rows, "energy_j": total_e, "latency_s": total_t, "area_m2": area, "subarrays": subarrays}
+
+
+def real_mac_energy_bound(layers: list[BinaryLayer], total_j: float) -> float:
+    """The most a DPU multiply-accumulate of the real-valued layers may cost (J) for a network total of
+    ``total_j``: ``total_j`` over the real layers' MACs (an upper bound: the binary layers cost more than 0).
+    A DPU precision whose multiply + add (:data:`DPU_ENERGY`) exceeds it is ruled out by that total."""
+    check_real("total_j", total_j, min=0, min_open=True)
+    macs = sum(layer.macs for layer in layers if not layer.binary)
+    if macs == 0:
+        raise ValueError("layers has no real-valued layer")
+    return total_j / macs
 
 
 def storage_bytes(layers: list[BinaryLayer], real_bits: int = 32) -> dict:

@@ -13,16 +13,27 @@ Digital architecture (Fig. 1), one MVM ``a = W x``::
     E_digital = M·N·B_w·(e_sense_bit + e_move_bit) + M·L·e_row + M·N·e_mac
     T_digital = M·L·t_read            (the N / L MAC units keep pace with the reads; the MACs are pipelined)
 
-MRAM-DIMA (``model/dima/array.py``: every row's sourceline sums its cells; one ADC conversion per (row, weight-bit
-slice, input-bit plane))::
+MRAM-DIMA (``model/dima/array.py``; ``S`` magnitude-or-bit slices per weight (``B_w`` twos, ``B_w - 1`` otherwise),
+``G`` = 2 column groups for differential else 1, ``C`` = ADC conversions per output
+(:func:`model.dima.array.conversions_per_output`: ``B_a·S`` bit-serial, 1 dima))::
 
-    steps            S = B_a·B_w      (each: one input-bit plane on the bitlines of one weight-bit slice)
-    E_dima = S·(M·N·ρ·e_cell + N·e_bitline + M·e_adc + M·e_post)
-    T_dima = S·max(t_int, R·t_adc) + t_int        (R = rows sharing one ADC, conversions overlap integration)
+    bit-serial   E = B_a·S·G·(M·N·ρ·e_cell + P·N·e_bitline) + M·C·(e_adc + e_post) [+ E_sign]
+    dima         E = G·h·(M·N·ρ·e_cell + P·N·e_bitline) + P·N·S·G·e_pwm + M·(e_adc + e_post) [+ E_sign]
+                 h = Σ_{k<S} 2^k / 2^(B_w-1)    (bitline (j, k) at amplitude 2^k/2^(B_w-1)·V_in for x_j/(2^B_a-1)
+                                                 of t_int: a cell's energy scales with its drive)
+    row-parallel (twos, differential: P = 1)
+                 T = B_a·S·max(t_int, R·t_ADC) + t_int   (bit-serial)   |   t_int + R·t_ADC   (dima)
+    row-serial   (sign-magnitude: the polarity of weight (i, j) cannot be set on bitline j that all rows share, so
+                 P = M passes of one row each, after sensing the row's N sign bits through the N·B_w / L sense
+                 amplifiers: E_sign = M·N·e_sense_bit + M·ceil(L/B_w)·e_row)
+                 T = M·(ceil(L/B_w)·t_read + B_a·S·max(t_int, t_ADC)) + t_int   (bit-serial; one step for dima)
 
-``ρ`` = fraction of input bits that are 1 (cells that conduct), ``e_cell`` the energy of one conducting cell for
-one integration (the average of a P and an AP cell), ``e_adc`` from Walden's figure of merit at the ADC
-resolution (lossless for N by default, :func:`model.dima.array.lossless_adc_bits`).
+``ρ`` = fraction of input bits that are 1 (cells that conduct; for the dima mapping the mean of ``x_j / (2^B_a-1)``,
+the same for independent bits), ``e_cell`` the energy of one conducting cell for one integration (the average of a
+P and an AP cell), ``e_adc`` from Walden's figure of merit at the ADC resolution (lossless for the mapping by
+default, :func:`model.dima.array.lossless_bits`), ``e_pwm`` one ``B_a``-bit comparison per driven bitline (the
+pulse-width input driver of the dima mapping). Thermal and readout noise are not modelled, so the dima mapping's
+smaller charge per LSB (``2^(B_w-1)·(2^B_a-1)`` times below a bit-serial count) costs nothing here.
 """
 
 from __future__ import annotations
@@ -30,11 +41,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
-from model.checks import check_int, check_real
-from model.dima.array import lossless_adc_bits
+from model.checks import check_choice, check_int, check_real
+from model.dima.array import (ENCODINGS, MAPPINGS, MAX_ADC_BITS, conversions_per_output, default_full_scale,
+                              is_bipolar, lossless_bits, n_slices)
 
 __all__ = ["EnergyParams", "PARAM_INFO", "Cost", "digital_cost", "dima_cost", "ratios", "sensitivity",
-           "solve_for_ratio", "PAPER_ENERGY_RATIO", "PAPER_DELAY_RATIO"]
+           "solve_for_ratio", "PAPER_ENERGY_RATIO", "PAPER_DELAY_RATIO", "row_serial"]
 
 #: The paper's claims (abstract).
 PAPER_ENERGY_RATIO = 4.5
@@ -65,10 +77,12 @@ class EnergyParams:
     t_int_s: float = 4e-9        # sourceline integration time per step (DIMA)
     input_density: float = 0.5   # ρ
     c_bitline_cell_f: float = 0.1e-15
-    adc_bits: int | None = None  # None: lossless for N
+    adc_bits: int | None = None  # None: lossless for the mapping (N per bit-serial count)
     adc_fom_j: float = 20e-15    # Walden FOM, J per conversion step
     t_adc_bit_s: float = 1e-9    # SAR: one bit per cycle at 1 GHz
     rows_per_adc: int = 1
+    encoding: str = "twos"       # model/dima/array.py ENCODINGS
+    mapping: str = "bit-serial"  # model/dima/array.py MAPPINGS
 
     def __post_init__(self):
         for name in ("m", "n", "mux_l", "rows_per_adc"):
@@ -76,7 +90,9 @@ class EnergyParams:
         check_int("b_w", self.b_w, min=2, max=16)
         check_int("b_a", self.b_a, min=1, max=16)
         if self.adc_bits is not None:
-            check_int("adc_bits", self.adc_bits, min=1, max=16)
+            check_int("adc_bits", self.adc_bits, min=1, max=MAX_ADC_BITS)
+        check_choice("encoding", self.encoding, ENCODINGS)
+        check_choice("mapping", self.mapping, MAPPINGS)
         for f in fields(self):
             if f.type == "float":
                 check_real(f.name, getattr(self, f.name), min=0, min_open=f.name != "r_access")
@@ -84,7 +100,16 @@ class EnergyParams:
 
     @property
     def adc_resolution(self) -> int:
-        return lossless_adc_bits(self.n) if self.adc_bits is None else self.adc_bits
+        """``adc_bits``, or the lossless resolution of the mapping's full scale (9 b for N = 256 bit-serial twos)."""
+        if self.adc_bits is not None:
+            return self.adc_bits
+        fs = default_full_scale(self.n, self.b_w, self.b_a, self.encoding, self.mapping)
+        return lossless_bits(fs, is_bipolar(self.encoding, self.mapping))
+
+    @property
+    def conversions_per_output(self) -> int:
+        """ADC conversions per output (:func:`model.dima.array.conversions_per_output`)."""
+        return conversions_per_output(self.b_w, self.b_a, self.encoding, self.mapping)
 
     @property
     def e_sense_bit_j(self) -> float:
@@ -121,6 +146,11 @@ class EnergyParams:
         return self.tech_scale * self.e_add8_j * (self.b_w + self.b_a + self.adc_resolution) / 8
 
     @property
+    def e_pwm_j(self) -> float:
+        """One ``B_a``-bit comparison of a pulse-width driver (8-bit add scaled linearly, times ``tech_scale``)."""
+        return self.tech_scale * self.e_add8_j * self.b_a / 8
+
+    @property
     def t_adc_s(self) -> float:
         """SAR conversion, one bit per cycle plus one sampling cycle."""
         return (self.adc_resolution + 1) * self.t_adc_bit_s
@@ -154,7 +184,8 @@ PARAM_INFO = {
                   (5e-15, 100e-15)),
     "t_adc_bit_s": ("s", "assumed SAR clock 1 GHz (one bit per cycle)", (0.5e-9, 4e-9)),
     "rows_per_adc": ("rows", "assumed: one ADC per row (pitch-matched at the sourceline end)", (1, 16)),
-    "adc_bits": ("bits", "ADC resolution; default lossless for N (ceil(log2(N+1)), model/dima/array.py)", (5, 10)),
+    "adc_bits": ("bits", "ADC resolution; default lossless for the mapping's full scale (bit-serial twos: "
+                         "ceil(log2(N+1)); model/dima/array.py lossless_bits)", (5, 10)),
 }
 
 
@@ -176,14 +207,40 @@ def digital_cost(p: EnergyParams) -> Cost:
     return Cost(sum(terms.values()), p.m * p.mux_l * p.t_read_s, terms, {"reads": p.m * p.mux_l * p.t_read_s})
 
 
+def row_serial(encoding: str) -> bool:
+    """Whether the array computes one row at a time: sign-magnitude applies each weight's sign as the polarity of
+    its bitlines, which all rows share (module docstring)."""
+    return check_choice("encoding", encoding, ENCODINGS) == "sign-magnitude"
+
+
 def dima_cost(p: EnergyParams) -> Cost:
-    """MRAM-DIMA with one conversion per (row, slice, plane) (module docstring)."""
-    steps = p.b_a * p.b_w
-    terms = {"cells": steps * p.m * p.n * p.input_density * p.e_cell_j, "bitlines": steps * p.n * p.e_bitline_j,
-             "ADC": steps * p.m * p.e_adc_j, "post-processing": steps * p.m * p.e_post_j}
-    step = max(p.t_int_s, p.rows_per_adc * p.t_adc_s)
-    return Cost(sum(terms.values()), steps * step + p.t_int_s, terms,
-                {"steps": steps * step, "first integration": p.t_int_s})
+    """MRAM-DIMA in ``p.encoding`` and ``p.mapping`` (module docstring): energy terms ``cells``, ``bitlines``,
+    (``PWM drivers``,) ``ADC``, ``post-processing`` (, ``sign reads``)."""
+    s, g = n_slices(p.b_w, p.encoding), 2 if p.encoding == "differential" else 1
+    serial = row_serial(p.encoding)
+    passes = p.m if serial else 1
+    conv = p.conversions_per_output
+    sign_reads = math.ceil(p.mux_l / p.b_w)
+    if p.mapping == "bit-serial":
+        steps = p.b_a * s
+        terms = {"cells": steps * g * p.m * p.n * p.input_density * p.e_cell_j,
+                 "bitlines": steps * g * passes * p.n * p.e_bitline_j}
+    else:
+        steps = 1
+        h = sum(2 ** k for k in range(s)) / 2 ** (p.b_w - 1)
+        terms = {"cells": g * h * p.m * p.n * p.input_density * p.e_cell_j,
+                 "bitlines": g * h * passes * p.n * p.e_bitline_j,
+                 "PWM drivers": passes * p.n * s * g * p.e_pwm_j}
+    terms.update({"ADC": p.m * conv * p.e_adc_j, "post-processing": p.m * conv * p.e_post_j})
+    if serial:
+        terms["sign reads"] = p.m * p.n * p.e_sense_bit_j + p.m * sign_reads * p.e_row_j
+        per_row = sign_reads * p.t_read_s + steps * max(p.t_int_s, p.t_adc_s)
+        delay = {"rows, one at a time": p.m * per_row, "last integration": p.t_int_s}
+    elif p.mapping == "bit-serial":
+        delay = {"steps": steps * max(p.t_int_s, p.rows_per_adc * p.t_adc_s), "first integration": p.t_int_s}
+    else:
+        delay = {"integration": p.t_int_s, "conversion": p.rows_per_adc * p.t_adc_s}
+    return Cost(sum(terms.values()), sum(delay.values()), terms, delay)
 
 
 def ratios(p: EnergyParams) -> tuple[float, float]:

@@ -35,7 +35,7 @@ import numpy as np
 
 from model import digits
 from model.checks import check_choice, check_int
-from model.dima.array import DIMAParams, dima_codes, recombine
+from model.dima.array import DIMAParams, dima_codes, recombine, weight_range
 from model.nn import from_rows, im2col, max_pool
 
 __all__ = ["NETS", "ARCHITECTURES", "LayerSpec", "QLayer", "QuantNet", "weights_path", "load_digits_split",
@@ -120,7 +120,8 @@ def exact_mvm(index: int, layer: QLayer, a: np.ndarray) -> np.ndarray:
 
 def analog_mvm(params: DIMAParams, rng: np.random.Generator | None, b_w: int, b_a: int,
                record: dict | None = None, layers=None) -> MVM:
-    """Every MVM on the behavioural MRAM-DIMA array (:func:`model.dima.array.dima_codes`): one chip per ``rng``
+    """Every MVM on the behavioural MRAM-DIMA array (:func:`model.dima.array.dima_codes`, in ``params``' encoding and
+    mapping; the weights must lie in that encoding's range, :meth:`QuantNet.for_encoding`): one chip per ``rng``
     state (each layer's cells drawn in order). ``record``, when given, receives the codes per layer index;
     ``layers`` (layer indices), when given, puts only those layers on the array and computes the others exactly."""
 
@@ -130,7 +131,7 @@ def analog_mvm(params: DIMAParams, rng: np.random.Generator | None, b_w: int, b_
         res = dima_codes(layer.weight, a, b_w, b_a, params, rng)
         if record is not None:
             record[index] = res
-        return recombine(res.codes, res.lsb)
+        return res.values()
 
     return mvm
 
@@ -171,6 +172,18 @@ class QuantNet:
             arrays[f"{q.spec.name}.bias"] = q.bias.astype(np.int32)
             arrays[f"{q.spec.name}.shift"] = np.int64(q.shift)
         np.savez_compressed(path, **arrays)
+
+    def for_encoding(self, encoding: str) -> "QuantNet":
+        """The network with its weights in :func:`model.dima.array.weight_range` of ``encoding``: itself for
+        ``"twos"``; for the symmetric encodings every ``-2**(b_w-1)`` becomes ``-(2**(b_w-1) - 1)`` (the one value
+        they cannot hold; no retraining), the number clipped per layer in ``metadata["clipped_weights"]``."""
+        lo, hi = weight_range(self.b_w, encoding)
+        clipped = {q.spec.name: int(np.count_nonzero(q.weight < lo)) for q in self.layers}
+        if not any(clipped.values()):
+            return self
+        layers = tuple(QLayer(q.spec, np.clip(q.weight, lo, hi), q.bias, q.shift) for q in self.layers)
+        return QuantNet(self.name, layers, self.b_w, self.b_a, self.test_indices,
+                        {**self.metadata, "clipped_weights": clipped, "encoding": encoding})
 
     def test_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The held-out images as quantised inputs (N, 8, 8) and their labels."""

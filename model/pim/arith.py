@@ -31,20 +31,35 @@ subtractions in lockstep, one carry says which is larger); masked copies select 
 smaller ``S`` with its difference ``d``; **alignment by search**: for every shift amount ``k = 0 .. 25`` one search
 of ``d == k`` and one masked step that moves the whole 27-bit ``(mantissa, guard, round, sticky)`` field by ``k``
 bits at once, the sticky bit taken from a prefix OR (``k >= 26`` is the default written first: everything in
-sticky); mantissa addition / subtraction with the Fig. 3 adder (27 bits; a second chain ``S - L`` in lockstep
-covers the equal-exponent case where ``L - S`` is negative); normalisation, subnormal clamp and rounding
+sticky); mantissa addition / subtraction ``L +- S`` with the Fig. 3 adder (27 bits); where ``L - S`` comes out
+negative (equal exponents only) a conditional two's-complement negate, ``bit i ^= OR(bits 0 .. i-1)`` with a prefix
+OR, in those lanes only (``mantissa="one-chain"``; the variant ``"two-chains"`` runs a second chain ``S - L`` in
+lockstep instead: no extra steps, twice the cells); normalisation, subnormal clamp and rounding
 (:func:`round_pack`): the leading one is found by searches, a marker row at ``27 - e_L`` limits the left shift so
 results below ``2^-126`` come out subnormal, one masked step per position gathers fraction, round and sticky bits,
 the exponent is ``e_L + q - 27`` plus the hidden bit (Fig. 3 adder), the round-up is an increment of the packed
 word (half adders) so that a carry renormalises or overflows; overflow, zero and special values last (searches,
 masked constant writes).
 
-Multiplication (Fig. 4 (b)): exponent sum ``eA + eB`` (Fig. 3 adder); mantissa product by shift-and-add: for
-every multiplier bit ``j`` the multiplicand ANDed with bit ``j`` (each lane has its own multiplier, so every bit
-needs its add) is added to the running sum with the Fig. 3 adder; the running sums live in two accumulator fields
-that swap roles every iteration (Section 3.3); then :func:`round_pack` as for the addition with ``e = eA + eB + q -
-174`` (``q``: leading-one position of the 48-bit product), products below half the smallest subnormal flushed to
-zero (exactly what rounding gives) and the specials.
+Multiplication (Fig. 4 (b)): exponent sum ``eA + eB`` (Fig. 3 adder); mantissa product by shift-and-add, one add
+of the multiplicand per multiplier bit ``j`` ("added multiplier's bit times", Section 3.3). ``multiplier="gated"``
+(default): a search of bit ``j`` latches the columns whose bit is 1 and only they run the add (the others keep
+their sum and spend nothing), into one accumulator in place; every lane has its own multiplier, so the steps of
+all 23 bits are issued. ``"skip"``: as gated, and a bit that no column of the pass has set is not issued (a pass
+whose lanes share one multiplier, e.g. a weight times a batch of activations, takes as many adds as the
+multiplier has 1 bits, the count eq. (3) assumes). ``"ungated"``: every column adds ``multiplicand AND bit j``, the
+running sums alternating between two accumulators (Section 3.3's two columns). Then :func:`round_pack` as for the
+addition with ``e = eA + eB + q - 174`` (``q``: leading-one position of the 48-bit product), products below half
+the smallest subnormal flushed to zero (exactly what rounding gives) and the specials.
+
+Scopes, FloatPIM, area
+----------------------
+Eqs. (2)-(3) and the FloatPIM reconstruction count no IEEE normalisation, rounding, subnormals or special values.
+:data:`CORE_PHASES` names the phases of ours they do count (scope ``"core"``); scope ``"ieee"`` is every phase.
+:func:`scoped_mac` compares the MAC at one scope on both sides: FloatPIM's own reconstructed arithmetic
+(:func:`floatpim_add_cost`, :func:`floatpim_mul_cost`) plus our other phases of the scope executed with its
+operations (:func:`floatpim_translate`). The abstract's area claim: :func:`mac_area` from the cells a MAC lane
+needs on each design (:func:`mac_scratch_cells`: cells written, with or without reuse) and :class:`AreaParams`.
 
 Step counts against eqs. (2)-(3): :func:`eq2_add`, :func:`eq3_mul` and the per-phase counters of a run
 (:attr:`PimRun.by_phase`); the report names the terms that differ.
@@ -53,11 +68,11 @@ Step counts against eqs. (2)-(3): :func:`eq2_add`, :func:`eq3_mul` and the per-p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from model.checks import check_int, check_real
+from model.checks import check_choice, check_int, check_real
 from model.fp_golden import CANONICAL_NAN, canonicalize_nan
 from model.pim.subarray import TABLE1, CellParams, StepCounts, SubArray
 
@@ -66,7 +81,9 @@ __all__ = ["NE", "NM", "LANES", "ripple_add", "full_adder", "full_adder_truth_ta
            "FloatPIMParams", "FLOATPIM", "floatpim_add_cost", "floatpim_mul_cost", "floatpim_mac_cost",
            "floatpim_params_for", "MacCost", "mac_cost", "switch_share", "switch_time_for_cut", "Layer", "LENET",
            "lenet_params", "lenet_epoch_macs", "digits_train_size", "FA_STEPS", "FA_CELLS", "FLOATPIM_FA_STEPS",
-           "FLOATPIM_FA_CELLS", "FLOATPIM_MUL_ROW_CELLS"]
+           "FLOATPIM_FA_CELLS", "FLOATPIM_MUL_ROW_CELLS", "MANTISSA", "MULTIPLIER", "SCOPES", "CORE_PHASES",
+           "FLOATPIM_OWN", "FA_WRITES", "floatpim_translate", "floatpim_scoped_cost", "scoped_mac", "AreaParams",
+           "AREA", "mac_scratch_cells", "mac_area", "cell_area_ratio_for", "significand_ones"]
 
 PAPER = "sot-mram-fp-pim-training-wang.txt"
 NE, NM = 8, 23                 # binary32 exponent and fraction bits (N_e, N_m of eqs. (2)-(3))
@@ -76,6 +93,15 @@ FLOATPIM_FA_STEPS, FLOATPIM_FA_CELLS = 13, 12   # Sections 2 and 3.2: FloatPIM [
 FLOATPIM_MUL_ROW_CELLS = 455   # Section 2: cells FloatPIM [6] writes in one row for a 32-bit multiplication
 
 OPS = ("add", "mul")
+MANTISSA = ("one-chain", "two-chains")        # fp32_add_rows(mantissa=...): default first
+MULTIPLIER = ("gated", "skip", "ungated")     # fp32_mul_rows(multiplier=...): default first
+SCOPES = ("ieee", "core")                     # PimRun.scope_cost: which phases are counted
+#: Phases of the "core" scope: the arithmetic that eqs. (2)-(3) and the FloatPIM reconstruction count (operand
+#: preparation, exponent arithmetic, selection and alignment, mantissa add / product); the other phases (constants,
+#: classify, zero, normalise, exponent-out, round, overflow, special) are IEEE normalisation, rounding, subnormals
+#: and special values.
+CORE_PHASES = {"add": ("unpack", "exponent", "select", "align", "mantissa"),
+               "mul": ("unpack", "exponent", "product")}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -142,6 +168,7 @@ def ripple_add(arr: SubArray, chains, enable=None) -> list[int]:
         if len(caches) != FA_CELLS:
             raise ValueError(f"a chain needs {FA_CELLS} cache rows, got {len(caches)}")
     carry = [int(c[2]) for c in chains]
+    arr.tally("fa_bits", width * len(chains))
     for i in range(width):
         s1, s2, s3, s4 = [], [], [], []
         for k, (x, y, _, out, caches) in enumerate(chains):
@@ -207,14 +234,15 @@ def int_add(a, b, bits: int = 32, carry_in: int = 0, params: CellParams = TABLE1
 
 
 # ----------------------------------------------------------------------------------------- shared pieces
-def _prefix_or(arr: SubArray, src) -> np.ndarray:
-    """Rows ``p[j] = OR(src[0..j])``: a copy, then log2(n) steps of ``p[j] |= p[j - 2^l]`` (Kogge-Stone)."""
+def _prefix_or(arr: SubArray, src, enable=None) -> np.ndarray:
+    """Rows ``p[j] = OR(src[0..j])``: a copy, then log2(n) steps of ``p[j] |= p[j - 2^l]`` (Kogge-Stone); every
+    step gated by ``enable`` (as :meth:`SubArray.step`)."""
     n = len(src)
     p = arr.alloc(n, "prefix-or")
-    arr.step([("copy", p, np.asarray(src))])
+    arr.step([("copy", p, np.asarray(src))], enable)
     span = 1
     while span < n:
-        arr.step([("or", p[span:], p[:n - span])])
+        arr.step([("or", p[span:], p[:n - span])], enable)
         span *= 2
     return p
 
@@ -344,9 +372,18 @@ def _specials(arr: SubArray, r, sign: int, flags: dict, inf_rules, nan_rules) ->
 
 
 # -------------------------------------------------------------------------------------------------- FP32
-def fp32_add_rows(arr: SubArray, a, b) -> np.ndarray:
+def fp32_add_rows(arr: SubArray, a, b, mantissa: str = "one-chain") -> np.ndarray:
     """FP32 ``a + b`` of the binary32 words in rows ``a``, ``b`` (32 each, bit 0 first) of every lane, executed as
-    sub-array operations; returns the 32 result rows (see the module docstring for the algorithm and policy)."""
+    sub-array operations; returns the 32 result rows (see the module docstring for the algorithm and policy).
+
+    Parameters
+    ----------
+    mantissa : {"one-chain", "two-chains"}
+        How the mantissa phase handles ``L - S < 0`` (equal exponents, ``|b| > |a|``): one 27-bit chain ``L +- S``
+        and a conditional two's-complement negate in the lanes that came out negative (default), or a second
+        chain ``S -+ L`` in lockstep whose result those lanes take (the schedule before issue 20).
+    """
+    mantissa = check_choice("mantissa", mantissa, MANTISSA)
     zero, one = _constants(arr)
     with arr.phase("classify"):
         f = _search_flags(arr, a, b)
@@ -381,18 +418,27 @@ def fp32_add_rows(arr: SubArray, a, b) -> np.ndarray:
             pairs = [(int(wsh[i]), int(ms[i + k - 3]) if 3 <= i + k <= 26 else None) for i in range(1, 27)]
             pairs.append((int(wsh[0]), int(po[k - 3]) if k >= 3 else None))
             arr.step(_split_ops(pairs), "latch")
-    with arr.phase("mantissa"):                               # L +- S and S -+ L with the Fig. 3 adder
-        y1, x2 = arr.alloc(27, "S^sub"), arr.alloc(27, "L^sub")
-        arr.step([("copy", y1, wsh), ("copy", x2[3:], ml), ("set", x2[:3], 0), ("copy", sr, sl)])
-        arr.step([("xor", y1, sub), ("xor", x2, sub)])
+    with arr.phase("mantissa"):                               # L +- S with the Fig. 3 adder
         xl = np.concatenate([[zero] * 3, ml])
-        r1, r2 = arr.alloc(27, "L+-S"), arr.alloc(27, "S-+L")
-        co1, _ = ripple_add(arr, [(xl, y1, sub, r1, arr.alloc(4)), (wsh, x2, sub, r2, arr.alloc(4))])
+        y1, r1 = arr.alloc(27, "S^sub"), arr.alloc(27, "L+-S")
+        if mantissa == "two-chains":                          # and S -+ L in lockstep
+            x2, r2 = arr.alloc(27, "L^sub"), arr.alloc(27, "S-+L")
+            arr.step([("copy", y1, wsh), ("copy", x2[3:], ml), ("set", x2[:3], 0), ("copy", sr, sl)])
+            arr.step([("xor", y1, sub), ("xor", x2, sub)])
+            co1, _ = ripple_add(arr, [(xl, y1, sub, r1, arr.alloc(4)), (wsh, x2, sub, r2, arr.alloc(4))])
+        else:
+            arr.step([("copy", y1, wsh), ("copy", sr, sl)])
+            arr.step([("xor", y1, sub)])
+            co1 = ripple_add(arr, [(xl, y1, sub, r1, arr.alloc(4))])[0]
         t27, neg = int(arr.alloc(1, "T27")[0]), int(arr.alloc(1, "neg")[0])
         arr.step([("copy", [t27, neg], co1)])
         arr.step([("not", neg, None), ("and", t27, nsub)])    # carry of an addition
         arr.step([("and", neg, sub)])                         # L - S < 0 (equal exponents only)
-        arr.step([("copy", r1, r2), ("not", sr, None)], neg)  # take S - L and flip the sign
+        if mantissa == "two-chains":
+            arr.step([("copy", r1, r2), ("not", sr, None)], neg)   # take S - L and flip the sign
+        else:                                                 # -r: bit i ^= OR(r[0 .. i-1]), only where neg
+            po = _prefix_or(arr, r1[:-1], enable=neg)
+            arr.step([("xor", r1[1:], po), ("not", sr, None)], neg)
         t = np.concatenate([r1, [t27]])
     with arr.phase("zero"):
         zf = int(arr.alloc(1, "zero")[0])
@@ -408,9 +454,60 @@ def fp32_add_rows(arr: SubArray, a, b) -> np.ndarray:
     return np.concatenate([r, [sr]])
 
 
-def fp32_mul_rows(arr: SubArray, a, b) -> np.ndarray:
+def _product_ungated(arr: SubArray, ma, mb, zero: int) -> np.ndarray:
+    """24 x 24-bit product, every multiplier bit added in every column: partial product ``ma AND mb[j]`` (two
+    steps), added with the Fig. 3 adder, the running sums alternating between two accumulators (Section 3.3)."""
+    acc = (arr.alloc(48, "acc0"), arr.alloc(48, "acc1"))
+    pp = arr.alloc(24, "partial")
+    caches = arr.alloc(4)
+    arr.step([("copy", acc[1][:24], ma)])
+    arr.step([("and", acc[1][:24], int(mb[0]))])
+    carry = None
+    for j in range(1, 24):
+        old, new = acc[j % 2], acc[(j + 1) % 2]
+        ops = [("copy", pp, ma)]
+        if carry is not None:
+            ops.append(("copy", int(acc[j % 2][j + 23]), carry))
+        arr.step(ops)
+        arr.step([("and", pp, int(mb[j]))])
+        carry = ripple_add(arr, [(old[j:j + 24], pp, zero, new[j:j + 24], caches)])[0]
+    arr.step([("copy", int(acc[0][47]), carry)])
+    return np.array([acc[(k + 1) % 2][k] if k < 23 else acc[0][k] for k in range(48)])
+
+
+def _product_gated(arr: SubArray, ma, mb, zero: int, skip: bool) -> np.ndarray:
+    """24 x 24-bit product with the add of multiplier bit ``j`` gated by that bit: one search latches the columns
+    whose ``mb[j]`` is 1 and only they run the Fig. 3 adder, ``acc[j .. j+23] += ma`` in place (Step 1 copies
+    ``Y`` into the caches before ``S := Z`` overwrites it). The cache that holds the carry after the top bit is
+    ``acc[j + 24]`` (0 until then), so the carry needs no copy; columns left out keep their sum. ``skip``: the
+    controller issues no add for a bit that no column matched (the OR of the column match signals)."""
+    acc = arr.alloc(48, "acc")
+    caches = arr.alloc(3, "cache")
+    arr.step([("copy", acc[:24], ma), ("set", acc[24:], 0)])
+    arr.step([("and", acc[:24], int(mb[0]))])
+    for j in range(1, 24):
+        arr.search([mb[j]], [True])
+        if skip and not arr.latch.any():
+            continue
+        ripple_add(arr, [(ma, acc[j:j + 24], zero, acc[j:j + 24], [*caches, acc[j + 24]])], "latch")
+    return acc
+
+
+def fp32_mul_rows(arr: SubArray, a, b, multiplier: str = "gated") -> np.ndarray:
     """FP32 ``a * b`` of the binary32 words in rows ``a``, ``b`` of every lane, executed as sub-array operations
-    (shift-and-add, Fig. 4 (b)); returns the 32 result rows."""
+    (shift-and-add, Fig. 4 (b)); returns the 32 result rows.
+
+    Parameters
+    ----------
+    multiplier : {"gated", "skip", "ungated"}
+        Schedule of the mantissa product (module docstring): ``"gated"`` (default) adds the multiplicand for
+        multiplier bit ``j`` only in the columns whose bit ``j`` is 1 (a search of that bit latches the column
+        enable), into one accumulator in place; ``"skip"`` as gated, and the add of a bit that no column of the
+        pass has set is not issued (Section 3.3, eq. (3): "added multiplier's bit times"); ``"ungated"``: the
+        partial product ``multiplicand AND bit j`` is added in every column, the sums alternating between two
+        accumulators (Section 3.3; the schedule before issue 20).
+    """
+    multiplier = check_choice("multiplier", multiplier, MULTIPLIER)
     zero, one = _constants(arr)
     with arr.phase("classify"):
         f = _search_flags(arr, a, b)
@@ -426,23 +523,9 @@ def fp32_mul_rows(arr: SubArray, a, b) -> np.ndarray:
         s = arr.alloc(9, "eA+eB")
         cs = ripple_add(arr, [(ea, eb, zero, s[:8], arr.alloc(4))])[0]
         arr.step([("copy", int(s[8]), cs)])
-    with arr.phase("product"):                                # Fig. 4 (b): shift-and-add, two swapping sums
-        acc = (arr.alloc(48, "acc0"), arr.alloc(48, "acc1"))
-        pp = arr.alloc(24, "partial")
-        caches = arr.alloc(4)
-        arr.step([("copy", acc[1][:24], ma)])
-        arr.step([("and", acc[1][:24], int(mb[0]))])
-        carry = None
-        for j in range(1, 24):
-            old, new = acc[j % 2], acc[(j + 1) % 2]
-            ops = [("copy", pp, ma)]
-            if carry is not None:
-                ops.append(("copy", int(acc[j % 2][j + 23]), carry))
-            arr.step(ops)
-            arr.step([("and", pp, int(mb[j]))])
-            carry = ripple_add(arr, [(old[j:j + 24], pp, zero, new[j:j + 24], caches)])[0]
-        arr.step([("copy", int(acc[0][47]), carry)])
-        prod = np.array([acc[(k + 1) % 2][k] if k < 23 else acc[0][k] for k in range(48)])
+    with arr.phase("product"):                                # Fig. 4 (b): shift-and-add
+        prod = _product_ungated(arr, ma, mb, zero) if multiplier == "ungated" else \
+            _product_gated(arr, ma, mb, zero, skip=multiplier == "skip")
     with arr.phase("zero"):
         zf = int(arr.alloc(1, "zero")[0])
         arr.search(prod, np.zeros(48, bool))
@@ -485,8 +568,21 @@ class PimRun:
     by_phase : dict of str to StepCounts
         Counters of the first pass by phase of the algorithm.
     rows_used : int
-        Sub-array rows the algorithm needs per lane.
+        Sub-array rows the algorithm needs per lane (every row its own cell, no reuse).
     params : CellParams
+    variant : dict
+        The schedule choices of the run (``mantissa``, ``multiplier``).
+    pass_phases : tuple of dict
+        ``by_phase`` of every pass (they differ only with ``multiplier="skip"``).
+    tallies : dict
+        Schedule tallies of the first pass by phase (:attr:`SubArray.tallies`: ``cell_ops``, ``fa_bits``).
+    cells_written : int
+        Rows the operation writes (intermediate results and the result; operands excluded), no reuse.
+    cells_live : int
+        The same rows with reuse: their peak number live at once (:meth:`SubArray.peak_live`).
+    cells_live_core : int
+        ``cells_live`` of the core scope: rows first accessed in the ``constants`` or a :data:`CORE_PHASES` phase,
+        live during the steps of those phases.
     """
 
     op: str
@@ -496,6 +592,12 @@ class PimRun:
     by_phase: dict
     rows_used: int
     params: CellParams = TABLE1
+    variant: dict = field(default_factory=dict)
+    pass_phases: tuple = ()
+    tallies: dict = field(default_factory=dict)
+    cells_written: int = 0
+    cells_live: int = 0
+    cells_live_core: int = 0
 
     @property
     def values(self) -> np.ndarray:
@@ -513,15 +615,24 @@ class PimRun:
             out = out + c
         return out
 
+    def _op_mean(self, values) -> float:
+        """Mean over operations of a per-pass quantity (each pass counts once per operation in it)."""
+        return sum(k * v for k, v in zip(self.pass_lanes, values)) / self.n
+
     @property
     def per_op_steps(self) -> dict:
-        """Steps one operation goes through (the schedule of one pass; the same in every pass)."""
-        return self.passes[0].steps
+        """Steps one operation goes through: the schedule of its pass; the same in every pass (integers) unless
+        ``multiplier="skip"`` left out adds (then the mean over operations, floats)."""
+        first = self.passes[0].steps
+        if all(c.steps == first for c in self.passes):
+            return first
+        return {k: self._op_mean([c.steps[k] for c in self.passes]) for k in first}
 
     @property
     def per_op_time_s(self) -> float:
-        """Latency of one operation: the time of one pass."""
-        return self.passes[0].time_s(self.params)
+        """Latency of one operation: the time of its pass (mean over operations when passes differ)."""
+        times = [c.time_s(self.params) for c in self.passes]
+        return times[0] if all(t == times[0] for t in times) else self._op_mean(times)
 
     @property
     def per_op_energy_j(self) -> float:
@@ -532,6 +643,43 @@ class PimRun:
     def per_op_cells(self) -> dict:
         """Mean cells read / written / searched per operation."""
         return self.total.per_lane(self.n)
+
+    def scope_phases(self, scope: str) -> tuple:
+        """Phases of the schedule in ``scope``: ``"ieee"`` every phase, ``"core"`` those of :data:`CORE_PHASES`."""
+        scope = check_choice("scope", scope, SCOPES)
+        return tuple(self.by_phase) if scope == "ieee" else tuple(p for p in CORE_PHASES[self.op]
+                                                                   if p in self.by_phase)
+
+    def _scope_sums(self, scope: str) -> tuple:
+        """The phases of ``scope`` and their summed counters in every pass."""
+        phases = self.scope_phases(scope)
+        sums = []
+        for by in self.pass_phases or (self.by_phase,) * len(self.passes):
+            c = StepCounts()
+            for ph in phases:
+                c = c + by.get(ph, StepCounts())
+            sums.append(c)
+        return phases, sums
+
+    def scope_cost(self, scope: str) -> dict:
+        """Per-operation cost of the phases of ``scope``: ``phases``, ``steps`` (read, write, search), ``time_s``,
+        ``energy_j`` and the cells read / written / searched (means over operations where passes differ)."""
+        phases, sums = self._scope_sums(scope)
+        tot = StepCounts()
+        for c in sums:
+            tot = tot + c
+        steps = sums[0].steps if all(c.steps == sums[0].steps for c in sums) else \
+            {k: self._op_mean([c.steps[k] for c in sums]) for k in sums[0].steps}
+        times = [c.time_s(self.params) for c in sums]
+        time_s = times[0] if all(t == times[0] for t in times) else self._op_mean(times)
+        return {"phases": list(phases), "steps": steps, "time_s": time_s,
+                "energy_j": tot.energy_j(self.params) / self.n, **tot.per_lane(self.n)}
+
+    def scope_cost_per_pass(self, scope: str) -> list:
+        """``(time_s, energy_j per operation)`` of the phases of ``scope`` in every pass (they differ only with
+        ``multiplier="skip"``)."""
+        _, sums = self._scope_sums(scope)
+        return [(c.time_s(self.params), c.energy_j(self.params) / k) for c, k in zip(sums, self.pass_lanes)]
 
     def summary(self) -> dict:
         """Plain-data summary (the ``--json`` of ``mram-accel pim fp32``)."""
@@ -546,7 +694,10 @@ class PimRun:
                 "per_operation": per_op, "total": total,
                 "params": {"t_read_s": self.params.t_read, "t_write_s": self.params.t_write,
                            "t_search_s": self.params.t_search, "e_read_j": self.params.e_read,
-                           "e_write_j": self.params.e_write, "e_search_j": self.params.e_search}}
+                           "e_write_j": self.params.e_write, "e_search_j": self.params.e_search},
+                "variant": dict(self.variant),
+                "scopes": {sc: self.scope_cost(sc) for sc in SCOPES},
+                "cells": {"written": self.cells_written, "live": self.cells_live, "live_core": self.cells_live_core}}
 
 
 def _check_operands(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -561,7 +712,8 @@ def _check_operands(a, b) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def fp32_op(op: str, a, b, params: CellParams = TABLE1, lanes: int = LANES, progress=None) -> PimRun:
+def fp32_op(op: str, a, b, params: CellParams = TABLE1, lanes: int = LANES, progress=None,
+            mantissa: str = MANTISSA[0], multiplier: str = MULTIPLIER[0]) -> PimRun:
     """``a op b`` (``op`` "add" or "mul") of float32 arrays of one shape, executed on 1024 x 1024 sub-arrays:
     ``lanes`` operations column-parallel per pass, more in further passes (chunks).
 
@@ -569,10 +721,16 @@ def fp32_op(op: str, a, b, params: CellParams = TABLE1, lanes: int = LANES, prog
     ----------
     progress : callable, optional
         ``progress(iterable, desc=...)`` wrapper for the passes (e.g. tqdm).
+    mantissa : str
+        Mantissa schedule of the addition (:func:`fp32_add_rows`); checked for both operations.
+    multiplier : str
+        Product schedule of the multiplication (:func:`fp32_mul_rows`); checked for both operations.
     """
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
     lanes = check_int("lanes", lanes, min=1, max=LANES)
+    mantissa = check_choice("mantissa", mantissa, MANTISSA)
+    multiplier = check_choice("multiplier", multiplier, MULTIPLIER)
     if not isinstance(params, CellParams):
         raise TypeError(f"params must be a CellParams, got {type(params).__name__}")
     a, b = _check_operands(a, b)
@@ -581,8 +739,11 @@ def fp32_op(op: str, a, b, params: CellParams = TABLE1, lanes: int = LANES, prog
     starts = range(0, fa.size, lanes)
     if progress is not None:
         starts = progress(starts, desc=f"pim fp32 {op}")
-    passes, sizes, by_phase, rows = [], [], None, 0
-    routine = fp32_add_rows if op == "add" else fp32_mul_rows
+    passes, sizes, phases, first = [], [], [], None
+    if op == "add":
+        routine, variant = (lambda arr, x, y: fp32_add_rows(arr, x, y, mantissa)), {"mantissa": mantissa}
+    else:
+        routine, variant = (lambda arr, x, y: fp32_mul_rows(arr, x, y, multiplier)), {"multiplier": multiplier}
     for s in starts:
         m = min(lanes, fa.size - s)
         arr = SubArray(lanes=m, params=params)
@@ -593,10 +754,14 @@ def fp32_op(op: str, a, b, params: CellParams = TABLE1, lanes: int = LANES, prog
         out[s:s + m] = _words(arr.dump(res)).astype(np.uint32)
         passes.append(StepCounts() + arr.counts)
         sizes.append(m)
-        if by_phase is None:
-            by_phase = {k: StepCounts() + v for k, v in arr.by_phase.items()}
-            rows = arr.rows_used
-    return PimRun(op, out.reshape(a.shape), tuple(passes), tuple(sizes), by_phase, rows, params)
+        phases.append({k: StepCounts() + v for k, v in arr.by_phase.items()})
+        if first is None:
+            first = {"rows": arr.rows_used, "tallies": {k: dict(v) for k, v in arr.tallies.items()},
+                     "written": len(arr.written_rows), "live": arr.peak_live(),
+                     "core_live": arr.peak_live(phases=("constants",) + CORE_PHASES[op])}
+    return PimRun(op, out.reshape(a.shape), tuple(passes), tuple(sizes), phases[0], first["rows"], params,
+                  variant=variant, pass_phases=tuple(phases), tallies=first["tallies"],
+                  cells_written=first["written"], cells_live=first["live"], cells_live_core=first["core_live"])
 
 
 # ------------------------------------------------------------------------------------- eqs. (2) and (3)
@@ -636,6 +801,16 @@ def switch_time_for_cut(counts: StepCounts, cut: float, params: CellParams = TAB
     cut = check_real("cut", cut, min=0, max=1, min_open=True, max_open=True)
     t_new = params.t_switch - cut * counts.time_s(params) / counts.write
     return t_new if t_new >= 0 else math.nan
+
+
+def significand_ones(b) -> np.ndarray:
+    """Share of 1 bits in the 24-bit significand (hidden bit included; 0 for zero and subnormal exponents) of each
+    float32 in ``b``: the share of a multiplier's bits that need an add (:func:`floatpim_mul_cost` ``add_fraction``
+    of a multiplier shared by all rows)."""
+    w = np.asarray(b, np.float32).reshape(-1).view(np.uint32)
+    sig = (w & np.uint32(0x7FFFFF)) | np.where((w >> np.uint32(23)) & np.uint32(0xFF), np.uint32(0x800000),
+                                               np.uint32(0))
+    return _planes(sig, 24).sum(axis=0) / 24
 
 
 # ---------------------------------------------------------------------------------------------- FloatPIM
@@ -686,14 +861,22 @@ def floatpim_add_cost(ne: int = NE, nm: int = NM, p: FloatPIMParams = FLOATPIM) 
     return _floatpim(terms, p)
 
 
-def floatpim_mul_cost(ne: int = NE, nm: int = NM, p: FloatPIMParams = FLOATPIM) -> dict:
+def floatpim_mul_cost(ne: int = NE, nm: int = NM, p: FloatPIMParams = FLOATPIM, add_fraction: float = 1.0) -> dict:
     """Our reconstruction of FloatPIM's FP32 multiplication: exponent addition and bias subtraction (N_e-bit FAs),
     N_m + 1 partial products of N_m + 1 bits (one NOR-equivalent per bit) accumulated by (N_m + 1)^2 FA bits,
-    one normalising shift. ``terms``: name -> (cycles, cells)."""
+    one normalising shift. ``add_fraction``: share of the N_m + 1 multiplier bits whose partial product is formed
+    and added (1: every bit, FloatPIM's row-parallel products; less when zero bits of a multiplier shared by all
+    rows are skipped). ``terms``: name -> (cycles, cells)."""
+    f = check_real("add_fraction", add_fraction, min=0, max=1)
     m = nm + 1
+
+    def scaled(n):   # whole counts stay integers
+        x = f * n
+        return int(x) if float(x).is_integer() else x
+
     terms = {"exponent addition and bias": (2 * p.fa_cycles * ne, 2 * p.fa_cells * ne),
-             "partial products": (m * m, m * m),
-             "mantissa accumulation": (p.fa_cycles * m * m, p.fa_cells * m * m),
+             "partial products": (scaled(m * m), scaled(m * m)),
+             "mantissa accumulation": (scaled(p.fa_cycles * m * m), scaled(p.fa_cells * m * m)),
              "normalisation shift": (m, m)}
     return _floatpim(terms, p)
 
@@ -722,20 +905,154 @@ def mac_cost(mul: PimRun, add: PimRun) -> MacCost:
 
 
 def floatpim_params_for(energy_ratio: float, latency_ratio: float, ours: MacCost, ne: int = NE,
-                        nm: int = NM) -> FloatPIMParams:
-    """FloatPIM ``t_cycle`` and ``e_cell`` that make its reconstructed MAC ``latency_ratio`` times slower and
-    ``energy_ratio`` times more energy-hungry than ``ours`` (the paper's 1.8 and 3.3)."""
+                        nm: int = NM, floatpim: MacCost | None = None,
+                        p: FloatPIMParams = FLOATPIM) -> FloatPIMParams:
+    """FloatPIM ``t_cycle`` and ``e_cell`` that make its MAC ``latency_ratio`` times slower and ``energy_ratio``
+    times more energy-hungry than ``ours`` (the paper's 1.8 and 3.3). ``floatpim``: its MAC cost computed with
+    ``p`` (e.g. a matched scope, :func:`scoped_mac`); default the reconstructed MAC (:func:`floatpim_mac_cost`).
+    Time and energy are linear in ``t_cycle`` and ``e_cell``."""
     energy_ratio = check_real("energy_ratio", energy_ratio, min=0, min_open=True)
     latency_ratio = check_real("latency_ratio", latency_ratio, min=0, min_open=True)
-    m, a = floatpim_mul_cost(ne, nm), floatpim_add_cost(ne, nm)
-    return FloatPIMParams(t_cycle=latency_ratio * ours.time_s / (m["cycles"] + a["cycles"]),
-                          e_cell=energy_ratio * ours.energy_j / (m["cells"] + a["cells"]))
+    fp = floatpim_mac_cost(ne, nm, p) if floatpim is None else floatpim
+    return FloatPIMParams(p.fa_cycles, p.fa_cells, t_cycle=p.t_cycle * latency_ratio * ours.time_s / fp.time_s,
+                          e_cell=p.e_cell * energy_ratio * ours.energy_j / fp.energy_j)
 
 
 def floatpim_mac_cost(ne: int = NE, nm: int = NM, p: FloatPIMParams = FLOATPIM) -> MacCost:
     """FloatPIM MAC cost of :func:`floatpim_mul_cost` + :func:`floatpim_add_cost`."""
     m, a = floatpim_mul_cost(ne, nm, p), floatpim_add_cost(ne, nm, p)
     return MacCost(m["time_s"], m["energy_j"], a["time_s"], a["energy_j"])
+
+
+#: Phases of ours for which the FloatPIM reconstruction has its own algorithm (:func:`floatpim_add_cost`,
+#: :func:`floatpim_mul_cost`); every other phase of a scope is translated into FloatPIM operations
+#: (:func:`floatpim_translate`).
+FLOATPIM_OWN = {"add": ("exponent", "align", "mantissa"), "mul": ("exponent", "product")}
+FA_WRITES = 9     # cell writes per bit of the Fig. 3 adder (module docstring: Steps 1-4 write 4 + 2 + 1 + 2 cells)
+
+
+def floatpim_translate(tally: dict, searches: int, p: FloatPIMParams = FLOATPIM) -> tuple[int, int]:
+    """(cycles, cells) of one phase of our schedule executed with FloatPIM's operations: every full-adder bit as
+    FloatPIM's FA (``p.fa_cycles``, ``p.fa_cells``; Section 2), every search one cycle and one cell (as its
+    alignment searches), every other one-bit cell operation of ours (copy, constant, NOT, AND, OR, XOR) one
+    cycle and one cell, one after the other (FloatPIM evaluates one gate per cycle in all rows; our steps write
+    many cells of a column at once). One NOR-equivalent per AND/OR/XOR undercounts FloatPIM (an XOR takes
+    several NORs), so the translation favours FloatPIM.
+
+    ``tally``: the phase's :attr:`SubArray.tallies` (``cell_ops``, ``fa_bits``); ``searches``: its search steps.
+    """
+    fa = int(tally.get("fa_bits", 0))
+    other = int(tally.get("cell_ops", 0)) - FA_WRITES * fa
+    if other < 0:
+        raise ValueError(f"tally has {tally.get('cell_ops', 0)} cell_ops, fewer than {FA_WRITES} per FA bit "
+                         f"({fa} FA bits)")
+    return int(searches) + p.fa_cycles * fa + other, int(searches) + p.fa_cells * fa + other
+
+
+def floatpim_scoped_cost(run: PimRun, scope: str, p: FloatPIMParams = FLOATPIM, add_fraction: float = 1.0) -> dict:
+    """FloatPIM's cost of ``run.op`` in the scope ``scope`` of ours (:meth:`PimRun.scope_phases`): its own
+    reconstructed exponent, alignment / product and mantissa terms (without the one-bit normalisation shift, which
+    belongs to normalisation), plus every other phase of the scope translated (:func:`floatpim_translate`), so
+    that both sides do the same work; ``add_fraction`` as :func:`floatpim_mul_cost`. ``terms``: name -> (cycles,
+    cells)."""
+    base = floatpim_add_cost(p=p) if run.op == "add" else floatpim_mul_cost(p=p, add_fraction=add_fraction)
+    terms = {k: v for k, v in base["terms"].items() if k != "normalisation shift"}
+    for ph in run.scope_phases(scope):
+        if ph not in FLOATPIM_OWN[run.op]:
+            terms[f"ours translated: {ph}"] = floatpim_translate(run.tallies.get(ph, {}), run.by_phase[ph].search, p)
+    return _floatpim(terms, p)
+
+
+def scoped_mac(mul: PimRun, add: PimRun, scope: str, p: FloatPIMParams = FLOATPIM,
+               add_fraction: float = 1.0) -> tuple[MacCost, MacCost]:
+    """(ours, FloatPIM) MAC costs in ``scope``: ours from the executed phases (:meth:`PimRun.scope_cost`), FloatPIM
+    from :func:`floatpim_scoped_cost` (``add_fraction`` of its multiplier bits added)."""
+    om, oa = mul.scope_cost(scope), add.scope_cost(scope)
+    fm, fa = floatpim_scoped_cost(mul, scope, p, add_fraction), floatpim_scoped_cost(add, scope, p)
+    return (MacCost(om["time_s"], om["energy_j"], oa["time_s"], oa["energy_j"]),
+            MacCost(fm["time_s"], fm["energy_j"], fa["time_s"], fa["energy_j"]))
+
+
+# ------------------------------------------------------------------------------------------------------ area
+@dataclass(frozen=True)
+class AreaParams:
+    """Area model of the abstract's third claim (2.5x smaller area than FloatPIM), from cells per MAC lane.
+
+    Both designs use the same 1024 x 1024 sub-array and architecture (Section 4.1) and run the same MACs in
+    parallel, one per lane (ours: one per column; FloatPIM: one per row), so the area is ``lanes x cells per lane
+    x cell area`` plus the periphery of the sub-arrays those cells fill (:func:`mac_area`).
+
+    Parameters
+    ----------
+    storage_cells : int
+        Cells a lane keeps on both designs: the two FP32 operands and the FP32 partial sum (ours: 3 x 32).
+    floatpim_scratch : int
+        Cells FloatPIM writes in its row for a 32-bit multiplication (Section 2: 455); its addition is taken to
+        fit in the same cells (ours: favours FloatPIM).
+    floatpim_scratch_has_operands : bool
+        Read the 455 as including the two operands (then only the partial sum is added); the paper says
+        "to store the intermediate results", so False.
+    cell_area_ratio : float
+        FloatPIM (ReRAM 1T1R) cell area over ours (SOT-MRAM 1T-1R). Ours: 1 (the paper prints neither cell area;
+        both are one transistor and one resistive device in the same sub-array).
+    periphery_share : float
+        Share of a sub-array's area outside the cells, the same per sub-array on both designs (Section 4.1).
+        Ours: 0.3 (70 % array efficiency, NVSim-typical; only matters when ``cell_area_ratio`` is not 1).
+    """
+
+    storage_cells: int = 3 * 32
+    floatpim_scratch: int = FLOATPIM_MUL_ROW_CELLS
+    floatpim_scratch_has_operands: bool = False
+    cell_area_ratio: float = 1.0
+    periphery_share: float = 0.3
+
+    def __post_init__(self):
+        check_int("storage_cells", self.storage_cells, min=0)
+        check_int("floatpim_scratch", self.floatpim_scratch, min=1)
+        check_real("cell_area_ratio", self.cell_area_ratio, min=0, min_open=True)
+        check_real("periphery_share", self.periphery_share, min=0, max=1, max_open=True)
+
+
+AREA = AreaParams()
+
+
+def mac_scratch_cells(mul: PimRun, add: PimRun, scope: str = "ieee", reuse: bool = True) -> int:
+    """Cells a MAC lane of ours writes for intermediate results: the larger of the multiplication's and the
+    addition's (the addition runs after the product is done and reuses its cells). ``reuse``: a cell is freed
+    after its last access (:attr:`PimRun.cells_live`, or ``cells_live_core`` in the core scope); otherwise every
+    intermediate keeps its own cell (:attr:`PimRun.cells_written`, IEEE scope only)."""
+    scope = check_choice("scope", scope, SCOPES)
+    if not reuse:
+        if scope != "ieee":
+            raise ValueError("scope must be 'ieee' without reuse (the written cells are counted for the whole "
+                             f"operation), got {scope!r}")
+        return max(mul.cells_written, add.cells_written)
+    if scope == "core":
+        return max(mul.cells_live_core, add.cells_live_core)
+    return max(mul.cells_live, add.cells_live)
+
+
+def mac_area(ours_scratch: int, p: AreaParams = AREA) -> dict:
+    """Area of FloatPIM over ours at the same number of MAC lanes, from cells per lane.
+
+    ``area = cells x a_cell + (cells / 1024^2) x A_periph`` per design, with ``A_periph`` the same per sub-array
+    on both and ``periphery_share`` of our sub-array's area (:class:`AreaParams`); returns the cells per lane of
+    each design and ``ratio`` (FloatPIM / ours).
+    """
+    ours_scratch = check_int("ours_scratch", ours_scratch, min=1)
+    ours = p.storage_cells + ours_scratch
+    fp = p.floatpim_scratch + (32 if p.floatpim_scratch_has_operands else p.storage_cells)
+    periph = p.periphery_share / (1 - p.periphery_share)      # periphery per cell, in our cell areas
+    ratio = fp * (p.cell_area_ratio + periph) / (ours * (1 + periph))
+    return {"ours_cells": ours, "floatpim_cells": fp, "cell_ratio": fp / ours, "ratio": ratio}
+
+
+def cell_area_ratio_for(target: float, ours_scratch: int, p: AreaParams = AREA) -> float:
+    """FloatPIM / ours cell-area ratio that makes :func:`mac_area` give ``target`` (e.g. the paper's 2.5)."""
+    target = check_real("target", target, min=0, min_open=True)
+    a = mac_area(ours_scratch, p)
+    periph = p.periphery_share / (1 - p.periphery_share)
+    return target * a["ours_cells"] * (1 + periph) / a["floatpim_cells"] - periph
 
 
 # ------------------------------------------------------------------------------------ LeNet on the digits

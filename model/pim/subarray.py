@@ -49,6 +49,17 @@ read and search costs from NVSim with the current sense amplifier of [13] and pr
 names ours: ``t_read`` = 1 ns, ``e_read`` = 1 fJ per bit (cell current at the -100 mV read bias of Section 3.1 through
 R_on/R_off is 2/1 uA, about 0.15 fJ in 1 ns; the rest is the sense amplifier), and a search costs one read per column.
 Host transfers (:meth:`SubArray.load`, :meth:`SubArray.dump`) are counted apart (``io``), not in an operation.
+
+Schedule tallies and cell reuse
+-------------------------------
+Besides the per-lane counters, :attr:`SubArray.tallies` counts per phase what the *schedule* issues, whatever the
+column enables: ``cell_ops`` (cells written per step, one per destination cell: the number of one-bit operations a
+row-serial design such as FloatPIM would evaluate one after the other) and names the routines add themselves with
+:meth:`SubArray.tally` (e.g. ``fa_bits``, full-adder bits). :meth:`SubArray.peak_live` gives the cells a lane needs
+when rows are reused: a row is live from its first access to its last (read, search or write; host-loaded rows from
+the start, dumped rows to the end; a row read before any write holds the 0 of a fresh row from then on), and since
+these are intervals of one time line, their largest overlap is both necessary and sufficient (interval-graph
+colouring: rows with disjoint intervals share a cell).
 """
 
 from __future__ import annotations
@@ -237,6 +248,9 @@ class SubArray:
         host transfers (:meth:`load`, :meth:`dump`) apart.
     written_rows : set of int
         Rows written by :meth:`step` so far (the cells an algorithm uses).
+    tallies : dict of str to dict of str to int
+        Per phase, schedule-level counts: ``cell_ops`` (destination cells of every step, all columns alike) and
+        whatever :meth:`tally` added (module docstring).
     """
 
     rows: int = DEFAULT_ROWS
@@ -249,6 +263,7 @@ class SubArray:
     io: StepCounts = field(init=False)
     by_phase: dict = field(init=False, repr=False)
     written_rows: set = field(init=False, repr=False)
+    tallies: dict = field(init=False, repr=False)
 
     def __post_init__(self):
         self.rows = check_int("rows", self.rows, min=1, max=1 << 16)
@@ -264,6 +279,11 @@ class SubArray:
         self._phase = "other"
         self._next_row = 0
         self.written_rows = set()
+        self.tallies = {}
+        self._time = 0          # half-steps: reads and searches of step t at 2t, its writes at 2t + 1
+        self._first = {}        # row -> first access (host load: -1)
+        self._last = {}         # row -> last access
+        self._step_phase = []   # phase of step t (searches included)
 
     # ------------------------------------------------------------------------------------------- bookkeeping
     @property
@@ -295,6 +315,43 @@ class SubArray:
         finally:
             self._phase = previous
 
+    def tally(self, name: str, n: int) -> None:
+        """Add ``n`` to the schedule tally ``name`` of the current phase (:attr:`tallies`)."""
+        t = self.tallies.setdefault(self._phase, {})
+        t[name] = t.get(name, 0) + int(n)
+
+    def _use(self, rows, when: int) -> None:
+        for r in np.asarray(rows).reshape(-1).tolist():
+            self._first.setdefault(r, when)
+            self._last[r] = max(self._last.get(r, when), when)
+
+    def peak_live(self, rows=None, phases=None) -> int:
+        """Largest number of ``rows`` (default: every row written by :meth:`step`) live at one time: the cells a
+        lane needs for them when a row is reused once its last access is over (module docstring).
+
+        ``phases``: only the rows first accessed in a step of these phases, and only at the instants of those
+        steps (the cells a program made of these phases alone would need).
+        """
+        rows = sorted(self.written_rows) if rows is None else np.asarray(rows).reshape(-1).tolist()
+        span = 2 * self._time + 2                     # instants -1 (host load) .. 2 * time
+        live = np.zeros(span + 1, np.int64)
+        keep = None if phases is None else {str(p) for p in phases}
+        for r in rows:
+            if r not in self._first:
+                continue
+            first = self._first[r]
+            if keep is not None and (first < 0 or self._step_phase[first // 2] not in keep):
+                continue
+            live[first + 1] += 1
+            live[self._last[r] + 2] -= 1
+        live = np.cumsum(live)[:span]
+        if keep is not None:
+            steps = len(self._step_phase)
+            inside = np.array([False] + [t // 2 < steps and self._step_phase[t // 2] in keep
+                                         for t in range(span - 1)])
+            live = live[inside]
+        return int(live.max()) if live.size else 0
+
     def _count(self, **kw) -> None:
         c = self.by_phase.setdefault(self._phase, StepCounts())
         for k, v in kw.items():
@@ -318,6 +375,7 @@ class SubArray:
         if b.shape != (r.size, self.lanes):
             raise ValueError(f"bits must have shape {(r.size, self.lanes)} (rows, lanes), got {b.shape}")
         self.state[r, :self.lanes] = b
+        self._use(r, -1)
         self.io.write += r.size
         self.io.cell_writes += r.size * self.lanes
 
@@ -325,6 +383,7 @@ class SubArray:
         """Host read of ``rows`` of the lanes (one row per read), shape ``(len(rows), lanes)``; counted in
         :attr:`io`."""
         r = self._rows(rows, "rows")
+        self._use(r, 2 * self._time)
         self.io.read += r.size
         self.io.cell_reads += r.size * self.lanes
         return self.state[r, :self.lanes].copy()
@@ -340,6 +399,9 @@ class SubArray:
         if k.size != r.size:
             raise ValueError(f"key must have one bit per searched row ({r.size}), got {k.size}")
         self.latch = np.all(self.view[r] == k[:, None], axis=0)
+        self._use(r, 2 * self._time)
+        self._step_phase.append(self._phase)
+        self._time += 1
         self._count(search=1, searches=self.lanes)
         return self.latch
 
@@ -417,7 +479,12 @@ class SubArray:
                 new = stateful_next(a, old, c)
             v[d] = new if en is None else np.where(en, new, old)
         if reads:
+            self._use(sorted(reads), 2 * self._time)
             self._count(read=1, cell_reads=len(reads) * n_en)
         if all_d.size:
+            self._use(all_d, 2 * self._time + 1)
             self._count(write=1, cell_writes=all_d.size * n_en)
+            self.tally("cell_ops", all_d.size)
             self.written_rows.update(all_d.tolist())
+        self._step_phase.append(self._phase)
+        self._time += 1

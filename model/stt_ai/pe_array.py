@@ -576,14 +576,30 @@ def zoo_layer_shape(layer, batch: int = 1) -> LayerShape:
 
 
 def model_glb_writes(model, rows: int = 42, cols: int = 14, spad_bytes: int = PAPER_SPAD_BYTES,
-                     batch: int = 1) -> dict:
+                     batch: int = 1, step_partial: str = "block") -> dict:
     """Global-buffer writes (words of ``3 cols`` binary32) of every conv layer of a zoo model on our mapping, with
     a scratchpad of ``spad_bytes`` and without one (the Fig. 19 analogue, :func:`glb_writes_expected`).
 
-    Also the paper-style count (``paper_*``, elements): eq. (2) steps per output channel, each step but the last
-    leaving one partial ofmap of ``OH * OW`` elements (Fig. 18's definition) in the buffer; with the scratchpad
-    those partials are not written when one fits in ``spad_bytes`` at 4 bytes (FP32) per element.
+    Also the paper-style count (``paper_*``, elements): eq. (2) steps per output channel, each step leaving a
+    partial ofmap (Fig. 18's definition) in the buffer, all but the last contribution to every ofmap element. One
+    input channel's ofmap row takes ``kh * ceil(kw / P_s)`` PEs (Section III.B.1), so a step of the ``rows x cols``
+    PEs covers ``U = rows cols // (kh ceil(kw / P_s))`` ofmap rows (``paper_step_rows``):
+
+    * ``U >= OH``: a step holds whole input channels, its partial is the whole ``OH x OW`` ofmap: ``steps OH OW``
+      elements per output channel (``steps - 1`` partials and the final ofmap);
+    * ``1 <= U < OH`` (one input channel needs more PEs than the array has, e.g. ResNet-50's conv1): a step covers
+      a block of ``U`` rows of one input channel, so its partial is a block, not the whole ofmap; every (input
+      channel, ofmap row) is produced once: ``C OH OW`` elements;
+    * ``U = 0`` (one ofmap row needs more PEs than the array): each row of each channel takes
+      ``ceil(kh ceil(kw / P_s) / (rows cols))`` steps of one-row partials.
+
+    ``step_partial="whole"`` takes every step's partial as the whole ``OH x OW`` ofmap in all three cases (this
+    count before; it overcounts the layers with ``U < OH``), kept to show the difference side by side.
+
+    With the scratchpad the partials are not written when the accumulated partial ofmap (``OH x OW``, Fig. 18)
+    fits in ``spad_bytes`` at 4 bytes (FP32) per element.
     """
+    check_choice("step_partial", step_partial, ("block", "whole"))
     bank_words = bank_words_for(spad_bytes // 2, cols)
     rows_out = []
     for layer in model.conv_layers:
@@ -595,12 +611,21 @@ def model_glb_writes(model, rows: int = 42, cols: int = 14, spad_bytes: int = PA
         # eq. (2) steps per output channel: eqs. (2)-(5) at one cycle per step, one image, T_clk = 1 s
         steps = round(ref_layer_time(layer, ArrayConfig(rows, P_S * cols), 1, 1, 1, clock_hz=1.0)) \
             // (shape.ow * shape.k)
+        pes_per_row = shape.kh * -(-shape.kw // P_S)           # Section III.B.1: k_h ceil(k_w / P_s) PEs per row
+        step_rows = rows * cols // pes_per_row
+        if step_rows >= shape.oh or step_partial == "whole":
+            rows_made = steps * shape.oh
+        elif step_rows >= 1:
+            rows_made = shape.c * shape.oh
+        else:
+            rows_made = shape.c * shape.oh * -(-pes_per_row // (rows * cols))
         partial = shape.oh * shape.ow
         final = shape.k * batch * partial
-        paper_without = final + shape.k * batch * (steps - 1) * partial
+        paper_without = shape.k * batch * rows_made * shape.ow
         paper_with = final if partial * 4 <= spad_bytes else paper_without
         rows_out.append({"layer": layer.name, "with_spad": with_spad, "without_spad": without,
-                         "paper_with_spad": paper_with, "paper_without_spad": paper_without})
+                         "paper_with_spad": paper_with, "paper_without_spad": paper_without,
+                         "paper_steps": steps, "paper_step_rows": min(step_rows, shape.oh)})
     tot = {k: sum(r[k] for r in rows_out) for k in ("with_spad", "without_spad", "paper_with_spad",
                                                      "paper_without_spad")}
     return {"layers": rows_out, "total": tot}

@@ -8,10 +8,12 @@ Measures, in one run, matrix-vector products per second of
   would), to show what the batching buys;
 * **numpy** ``X @ W.T`` on the same batch (the exact digital product),
 
-and prints the rates and the ratio numpy / analog (the price of the analog model: ``B_a · B_w`` binary products,
-the variation and the ADC). At σ = 0 with a lossless ADC the analog result must equal ``W @ x`` (checked). Usage::
+and prints the rates and the ratio numpy / analog (the price of the analog model: ``B_a · B_w`` binary products in
+the bit-serial mapping, one real product in the dima mapping, the variation and the ADC). At σ = 0 with a lossless
+ADC the analog result must equal ``W @ x`` (checked). Usage::
 
     python scripts/bench/dima.py [--m 300] [--n 64] [--batch 2000] [--bw 4] [--ba 4] [--sigma 0.1] [--repeat 3]
+                                 [--encoding twos|sign-magnitude|differential] [--mapping bit-serial|dima]
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import argparse
 
 import numpy as np
 
-from model.dima.array import DIMAParams, dima_matvec
+from model.checks import check_choice
+from model.dima.array import ENCODINGS, MAPPINGS, DIMAParams, dima_matvec, weight_range
 from scripts.common.options import check_ranges
 from scripts.bench.timing import best_time
 
@@ -35,23 +38,32 @@ def main(argv=None) -> int:
     ap.add_argument("--sigma", type=float, default=0.1, help="σ/μ of the cell conductance, 0..1 (default 0.1)")
     ap.add_argument("--single", type=int, default=200, help="vectors timed one at a time, 1..100000 (default 200)")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions, best time kept, 1..100 (default 3)")
+    ap.add_argument("--encoding", default="twos", help=f"weight encoding, one of {ENCODINGS} (default twos)")
+    ap.add_argument("--mapping", default="bit-serial", help=f"mapping, one of {MAPPINGS} (default bit-serial)")
     args = ap.parse_args(argv)
+    for name, choices in (("encoding", ENCODINGS), ("mapping", MAPPINGS)):
+        try:
+            check_choice(f"--{name}", getattr(args, name), choices)
+        except ValueError as e:
+            ap.error(str(e))
     check_ranges(ap, args, {"m": (1, 4096), "n": (1, 4096), "batch": (1, 100_000), "bw": (2, 16), "ba": (1, 16),
                             "sigma": (0, 1), "single": (1, 100_000), "repeat": (1, 100)})
     rng = np.random.default_rng(0)
-    w = rng.integers(-(1 << (args.bw - 1)), 1 << (args.bw - 1), (args.m, args.n))
+    lo, hi = weight_range(args.bw, args.encoding)
+    w = rng.integers(lo, hi + 1, (args.m, args.n))
     x = rng.integers(0, 1 << args.ba, (args.batch, args.n))
-    ideal = DIMAParams(adc_bits=None)
+    mode = {"encoding": args.encoding, "mapping": args.mapping}
+    ideal = DIMAParams(adc_bits=None, **mode)
     if not np.array_equal(dima_matvec(w, x[:50], args.bw, args.ba, ideal), x[:50] @ w.T):
         raise SystemExit("the analog model at σ = 0 with a lossless ADC differs from W @ x")
-    params = DIMAParams(sigma=args.sigma, adc_bits=None)
+    params = DIMAParams(sigma=args.sigma, adc_bits=None, **mode)
     t_batch = best_time(lambda: dima_matvec(w, x, args.bw, args.ba, params, rng=1), args.repeat)[0]
     single = x[:min(args.single, args.batch)]
     t_single = best_time(lambda: [dima_matvec(w, v, args.bw, args.ba, params, rng=1) for v in single], args.repeat)[0]
     t_numpy = best_time(lambda: x @ w.T, max(args.repeat, 5))[0]
     r_batch, r_single, r_numpy = args.batch / t_batch, len(single) / t_single, args.batch / t_numpy
-    print(f"W {args.m} x {args.n} ({args.bw}-bit), inputs {args.ba}-bit, σ/μ = {args.sigma:g}, lossless ADC; "
-          f"best of {args.repeat}")
+    print(f"W {args.m} x {args.n} ({args.bw}-bit, {args.encoding}), inputs {args.ba}-bit, {args.mapping} mapping, "
+          f"σ/μ = {args.sigma:g}, lossless ADC; best of {args.repeat}")
     print(f"analog model, batch of {args.batch}: {r_batch:,.0f} MVM/s   one vector at a time: {r_single:,.0f} MVM/s   "
           f"numpy W @ x (batch): {r_numpy:,.0f} MVM/s")
     print(f"ratio numpy / analog (batched): {r_numpy / r_batch:.1f}   batched / one-at-a-time analog: "

@@ -205,30 +205,39 @@ _LAYER_TESTS = ("tests/test_pe_array.py", "tb/test_layer.py")
 
 # --- MRAM-DIMA post-processing (hw/dima_post.py, golden model/dima/array.py: ref_dima_post) ---------------------------------
 
-def _dima_post_factory(b_w=4, slice_bits=8, acc_width=32, b_out=8):
+def _dima_post_factory(b_w=4, slice_bits=8, acc_width=32, b_out=8, encoding="twos", mapping="bit-serial",
+                       lsb_shift=0):
     from hw.dima_post import DIMAPostProcessor
-    return DIMAPostProcessor(b_w, slice_bits, acc_width, b_out)
+    return DIMAPostProcessor(b_w, slice_bits, acc_width, b_out, encoding, mapping, lsb_shift)
 
 
 def _dima_post_stimulus(dut, rng, n):
     """Vectors of input-bit planes (MSB first), corners first: saturation both ways, ReLU (negative and saturating),
     shifts 0 and max (floor of negatives), bias extremes, one-plane vectors, accumulator wraps both ways; then ``n``
-    random vectors of 1..8 planes (slice codes uniform, 0 or full scale). ``bias``/``shift``/``relu`` carry
-    garbage on every plane but the last (the block must sample them with ``last`` only)."""
+    random vectors of 1..8 planes (codes uniform, 0, full scale or the offset code of an analog 0), one plane for
+    half of them in the dima mapping (its vectors are one code). The corners follow the block's mode: the largest
+    positive plane value has the full-scale code where a code's weight is positive and 0 where negative, the zero
+    plane the offset code everywhere. ``bias``/``shift``/``relu`` carry garbage on every plane but the last (the
+    block must sample them with ``last`` only)."""
     from model.dima.array import pack_codes
 
-    b_w, top, aw = dut.b_w, (1 << dut.slice_bits) - 1, dut.acc_width
+    k, top, aw = dut.n_codes, (1 << dut.slice_bits) - 1, dut.acc_width
+    off, weights = dut.code_offset, dut.code_weights
     smax, bmin, bmax = (1 << dut.shift_width) - 1, -(1 << (aw - 1)), (1 << (aw - 1)) - 1
-    pos, neg, zero = [top] * (b_w - 1) + [0], [0] * (b_w - 1) + [top], [0] * b_w
+    pos = [top if c > 0 else 0 for c in weights]
+    neg = [0 if c > 0 else top for c in weights]
+    zero = [off] * k
     vectors = [([pos], bmax, 0, 0), ([neg], bmin, 0, 0), ([pos], bmax, 0, 1), ([neg], 0, 0, 1),
                ([neg] * 3, 0, smax, 0), ([pos] * 3, 0, smax, 0), ([neg] * 2, -1, 1, 0), ([zero], bmin, 0, 0),
                ([zero], bmax, 0, 0), ([zero], bmin, smax, 0), ([zero], bmax, smax, 1), ([zero], 0, 0, 0),
                ([pos, neg, pos], -1, 0, 0), ([pos] * (aw + 2), 0, 0, 0), ([neg] * (aw + 2), 0, 0, 0),
-               ([[top] * b_w] * (aw + 2), bmax, 0, 1)]
+               ([[top] * k] * (aw + 2), bmax, 0, 1)]
+    one_plane = dut.mapping == "dima"
     for _ in range(n):
-        planes = int(rng.integers(1, 9))
-        codes = rng.integers(0, top + 1, (planes, b_w))
-        codes = np.where(rng.random(codes.shape) < 0.15, top, np.where(rng.random(codes.shape) < 0.15, 0, codes))
+        planes = 1 if one_plane and rng.random() < 0.5 else int(rng.integers(1, 9))
+        codes = rng.integers(0, top + 1, (planes, k))
+        u = rng.random(codes.shape)
+        codes = np.where(u < 0.12, top, np.where(u < 0.24, 0, np.where(u < 0.32, off, codes)))
         kind = rng.random()
         bias = 0 if kind < 0.25 else int(rng.integers(bmin, bmax + 1)) if kind < 0.5 else \
             int(rng.integers(-(1 << min(aw - 1, dut.slice_bits + 4)), 1 << min(aw - 1, dut.slice_bits + 4)))
@@ -236,16 +245,16 @@ def _dima_post_stimulus(dut, rng, n):
         vectors.append((codes.tolist(), bias, shift, int(rng.integers(0, 2))))
     slices, first, last, bias, shift, relu, where = [], [], [], [], [], [], []
     for v, (planes, b, s, r) in enumerate(vectors):
-        k = len(planes)
+        npl = len(planes)
         slices += planes
-        first += [1] + [0] * (k - 1)
-        last += [0] * (k - 1) + [1]
-        bias += rng.integers(0, 1 << min(aw, 62), k - 1).tolist() + [b]     # garbage patterns, then the bias
-        shift += rng.integers(0, smax + 1, k - 1).tolist() + [s]
-        relu += rng.integers(0, 2, k - 1).tolist() + [r]
-        where += [f"vector {v} ({k} planes, bias {b}, shift {s}, relu {r}), plane {j}" for j in range(k)]
+        first += [1] + [0] * (npl - 1)
+        last += [0] * (npl - 1) + [1]
+        bias += rng.integers(0, 1 << min(aw, 62), npl - 1).tolist() + [b]     # garbage patterns, then the bias
+        shift += rng.integers(0, smax + 1, npl - 1).tolist() + [s]
+        relu += rng.integers(0, 2, npl - 1).tolist() + [r]
+        where += [f"vector {v} ({npl} planes, bias {b}, shift {s}, relu {r}), plane {j}" for j in range(npl)]
     mask = (1 << aw) - 1
-    return Stimulus({"codes": pack_codes(np.array(slices).reshape(-1, b_w), dut.slice_bits),
+    return Stimulus({"codes": pack_codes(np.array(slices).reshape(-1, k), dut.slice_bits),
                      "first": np.array(first, np.uint8), "last": np.array(last, np.uint8),
                      "bias": np.array([b & mask for b in bias], dtype=object),
                      "shift": np.array(shift, np.int64), "relu": np.array(relu, np.uint8)},
@@ -257,7 +266,7 @@ def _dima_post_golden(dut, stim):
 
     s = stim.inputs
     out = ref_dima_post(s["codes"], s["first"], s["last"], s["bias"], s["shift"], s["relu"], dut.b_w,
-                        dut.slice_bits, dut.acc_width, dut.b_out)
+                        dut.slice_bits, dut.acc_width, dut.b_out, dut.encoding, dut.mapping, dut.lsb_shift)
     return Expected({"out": out}, anchors=np.flatnonzero(np.asarray(s["last"])))
 
 
@@ -466,7 +475,11 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
                            outputs=("out",), out_valid="out_valid"),
         latency="latency", stimulus=_dima_post_stimulus, golden=_dima_post_golden,
         source="mram-dima-patil-iscas2019.txt, eq. (1), Fig. 1; DIMA digital processing (Kang et al., JSSC 2018)",
-        cosim={"w4_s8_a32_o8": {"config": {}, "n": 300, "gaps": 0.2}}),
+        cosim={"w4_s8_a32_o8": {"config": {}, "n": 300, "gaps": 0.2},
+               "sm_w4_s9_a30_o8": {"config": {"b_w": 4, "slice_bits": 9, "acc_width": 30, "b_out": 8,
+                                              "encoding": "sign-magnitude", "lsb_shift": 1}, "n": 300, "gaps": 0.2},
+               "dima_s17_a40_o12": {"config": {"b_w": 4, "slice_bits": 17, "acc_width": 40, "b_out": 12,
+                                               "mapping": "dima", "lsb_shift": 3}, "n": 300, "gaps": 0.2}}),
     BlockSpec(
         name="ofmap_post", factory=_ofmap_post_factory, config={"max_width": 256, "ftz": False},
         stream=StreamPorts(inputs=("data", "bias", "relu", "pool", "first", "width"), valid="valid",

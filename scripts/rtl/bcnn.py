@@ -16,7 +16,8 @@ from scripts.sim.block import Stimulus
 __all__ = ["RTL_CONFIG", "RtlCounter", "AmaranthCounter"]
 
 #: The reader configuration of the ``--rtl`` path: the paper's 256 columns, a 20-bit operation address (one
-#: program holds up to 2**20 senses), groups of up to 64 rows (K up to 16384; the 20-bit count cannot wrap).
+#: program holds up to 2**20 senses), groups of up to 64 rows (K up to 16384, 8192 for the dual-rail form whose
+#: group holds both rails; the 20-bit count cannot wrap).
 RTL_CONFIG = {"width": 256, "depth": 1 << 20, "max_rows": 64}
 
 
@@ -65,8 +66,9 @@ class RtlCounter:
         addr, nrows = np.asarray(addr, np.int64), np.asarray(nrows, np.int64)
         cfg = dict(RTL_CONFIG, width=program.subarray.cols)
         if program.depth > cfg["depth"] or (len(nrows) and nrows.max() > cfg["max_rows"]):
-            raise ValueError(f"the RTL path takes up to {cfg['depth']} senses per program and K up to "
-                             f"{cfg['max_rows'] * cfg['width']}")
+            raise ValueError(f"the RTL path takes up to {cfg['depth']} senses per program and groups of up to "
+                             f"{cfg['max_rows']} rows (K up to {cfg['max_rows'] * cfg['width']}, half that for the "
+                             "dual-rail form)")
         result = run_stimulus("bitcount_reader", _stimulus(program, addr, nrows), config=cfg, read_latency=self.read_latency, seed=self.seed)
         counts = [int(c) for c in result["outputs"]["count"]]
         if len(counts) != len(addr):

@@ -4,14 +4,16 @@ the RTL bitcounter under Verilator).
 ::
 
     mram-accel bcnn matmul --x X.npy --w W.npy --out Y.npy [--rtl] [--json]
-                           [--form and_or|and_popcount] [--sigma S] [--sa-offset V] [--seed N]
+                           [--form and_or|and_popcount|and_dual] [--sigma S] [--sa-offset V] [--seed N]
 
 X ``(N, K)`` and W ``(K, M)`` are integer arrays (int8) holding only -1 and +1; Y is int32 ``(N, M)``: ``X @ W``
-with ideal devices (:func:`model.bcnn.cim.cim_matmul`). ``--rtl`` counts every sensed row with
-:class:`hw.bitcount_reader.BitCountReader` under Verilator (:mod:`scripts.rtl.bcnn`). ``--sigma`` / ``--sa-offset``
-add device-to-device variation (then Y may differ from ``X @ W``; the JSON says by how much). ``--json`` prints
-the operation counts and the cost of :func:`model.bcnn.cost.cost_from_stats`. Bad input exits 2 with one line
-naming the file or parameter; Y is written only after a successful run.
+with ideal devices (:func:`model.bcnn.cim.cim_matmul`; ``--form`` picks the exact form: AND and OR senses, AND
+senses and operand popcounts, or dual-rail AND senses on true and complement rows). ``--rtl`` counts every sensed
+row with :class:`hw.bitcount_reader.BitCountReader` under Verilator (:mod:`scripts.rtl.bcnn`; K up to 16384, 8192
+with ``--form and_dual``). ``--sigma`` / ``--sa-offset`` add device-to-device variation (then Y may differ from
+``X @ W``; the JSON says by how much). ``--json`` prints the operation counts and the cost of
+:func:`model.bcnn.cost.cost_from_stats`. Bad input exits 2 with one line naming the file or parameter; Y is
+written only after a successful run.
 """
 
 from __future__ import annotations
@@ -60,8 +62,12 @@ def _matmul(args) -> int:
     counter = None
     if args.rtl:
         from scripts.rtl.bcnn import RtlCounter
-        if -(-x.shape[1] // 256) > 64:
-            raise ValueError(f"--rtl: K = {x.shape[1]} is above the RTL path's 16384 (64 rows of 256 bits)")
+        from scripts.rtl.bcnn import RTL_CONFIG
+        rails = 2 if args.form == "and_dual" else 1                     # rows per chunk in one bitcounter group
+        k_max = RTL_CONFIG["max_rows"] // rails * RTL_CONFIG["width"]
+        if x.shape[1] > k_max:
+            raise ValueError(f"--rtl: K = {x.shape[1]} is above the RTL path's {k_max} for --form {args.form} "
+                             f"(groups of up to {RTL_CONFIG['max_rows']} rows of {RTL_CONFIG['width']} bits)")
         counter = RtlCounter(seed=seed)
         print("mram-accel bcnn: counting through the RTL bit-count reader under Verilator (the first build takes "
               "about a minute)", file=sys.stderr, flush=True)
@@ -96,8 +102,9 @@ def register(sub) -> None:
     m.add_argument("--out", required=True, metavar="Y.npy", help="int32 (N, M) result")
     m.add_argument("--rtl", action="store_true", help="count through the RTL bitcounter under Verilator")
     m.add_argument("--json", action="store_true", help="machine-readable counts, energy and latency")
-    m.add_argument("--form", choices=("and_or", "and_popcount"), default="and_or",
-                   help="exact form: AND and OR senses (default), or AND senses and operand popcounts")
+    m.add_argument("--form", choices=("and_or", "and_popcount", "and_dual"), default="and_or",
+                   help="exact form: AND and OR senses (default), AND senses and operand popcounts, or dual-rail "
+                        "AND senses on true and complement rows (the AND reference only)")
     m.add_argument("--sigma", default="0", help="device-to-device sigma/mu of R_P, R_AP, R_access, 0..0.2 "
                                                 "(default 0: ideal)")
     m.add_argument("--sa-offset", default="0", help="sense-amplifier offset sigma in volts, 0..1 (default 0)")
