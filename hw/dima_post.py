@@ -8,8 +8,9 @@ dot product (the dima mapping); this block removes the codes' offset, recombines
 applies the ADC step (a left shift), accumulates the input-bit planes MSB first (shift-and-add), and applies bias,
 scaling shift, ReLU and saturation: the requantisation of a DNN layer's output to the next layer's input.
 
-Function (bit-exact with :func:`model.dima.array.ref_dima_post`), ``c`` = :func:`model.dima.array.code_weights`
-and ``offset`` = :func:`model.dima.array.code_offset` of (``b_w``, ``encoding``, ``mapping``)::
+Function (bit-exact with :func:`model.dima.array.ref_dima_post`); the block knows only the code weights ``c`` and
+whether the codes are bipolar (offset binary); the registry's factory (``scripts/blocks``) derives both from the
+array's encoding and mapping with :func:`model.dima.array.code_weights` and :func:`model.dima.array.is_bipolar`::
 
     p   = 2**lsb_shift · sum_k c_k (code_k - offset)                        per plane
           (twos, bit-serial: c = (1, 2, .., -2**(b_w-1)), offset 0;  sign-magnitude / differential, bit-serial:
@@ -34,8 +35,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from model.checks import check_choice, check_int
-from model.dima.array import ENCODINGS, MAPPINGS, MAX_ADC_BITS, code_offset, code_weights
+from model.checks import check_int
+
+#: Widest ADC code (the array model's ``model.dima.array.MAX_ADC_BITS``).
+MAX_SLICE_BITS = 48
 
 __all__ = ["DIMAPostProcessor"]
 
@@ -53,11 +56,12 @@ class DIMAPostProcessor(wiring.Component):
         Accumulator and ``bias`` width, two's complement, 2 .. 64 (default 32).
     b_out : int
         Output width, 1 .. 64 (default 8).
-    encoding : str
-        Weight encoding of the array, one of ``model.dima.array.ENCODINGS`` (default ``"twos"``).
-    mapping : str
-        ``"bit-serial"`` (default: one code per weight-bit slice and input-bit plane) or ``"dima"`` (one code per
-        output).
+    code_weights : sequence of int or None
+        Weight of each code of a plane, each ``±2**k`` with ``k < b_w`` (at most ``b_w`` codes). Default: the
+        two's-complement bit-serial slices ``(1, 2, .., 2**(b_w-2), -2**(b_w-1))``; ``(1,)`` is the dima mapping's
+        one code per output.
+    bipolar : bool
+        The codes are offset binary: ``2**(slice_bits-1)`` is an analog 0 and is subtracted (default False).
     lsb_shift : int
         The ADC step ``2**lsb_shift`` applied to every plane value, 0 .. 48 (default 0).
 
@@ -90,15 +94,24 @@ class DIMAPostProcessor(wiring.Component):
     """
 
     def __init__(self, b_w: int = 4, slice_bits: int = 8, acc_width: int = 32, b_out: int = 8,
-                 encoding: str = "twos", mapping: str = "bit-serial", lsb_shift: int = 0):
+                 code_weights=None, bipolar: bool = False, lsb_shift: int = 0):
         self._b_w = check_int("b_w", b_w, min=2, max=16)
-        self._slice_bits = check_int("slice_bits", slice_bits, min=1, max=MAX_ADC_BITS)
+        self._slice_bits = check_int("slice_bits", slice_bits, min=1, max=MAX_SLICE_BITS)
         self._acc_width = check_int("acc_width", acc_width, min=2, max=64)
         self._b_out = check_int("b_out", b_out, min=1, max=64)
-        self._encoding = check_choice("encoding", encoding, ENCODINGS)
-        self._mapping = check_choice("mapping", mapping, MAPPINGS)
         self._lsb_shift = check_int("lsb_shift", lsb_shift, min=0, max=48)
-        self._weights = [int(c) for c in code_weights(self._b_w, encoding, mapping)]
+        if not isinstance(bipolar, bool):
+            raise TypeError(f"bipolar must be a bool, got {bipolar!r}")
+        self._bipolar = bipolar
+        if code_weights is None:
+            code_weights = [1 << j for j in range(self._b_w - 1)] + [-(1 << (self._b_w - 1))]
+        weights = list(code_weights)
+        if not 1 <= len(weights) <= self._b_w or not all(
+                isinstance(c, int) and not isinstance(c, bool) and c != 0 and abs(c) < (1 << self._b_w)
+                and abs(c) & (abs(c) - 1) == 0 for c in weights):
+            raise ValueError(f"code_weights must be 1 .. {self._b_w} values ±2**k with k < b_w = {self._b_w}, "
+                             f"got {code_weights!r}")
+        self._weights = weights
         super().__init__({
             "codes": In(self.n_codes * self._slice_bits),
             "valid": In(1),
@@ -115,24 +128,23 @@ class DIMAPostProcessor(wiring.Component):
     slice_bits = property(lambda self: self._slice_bits)
     acc_width = property(lambda self: self._acc_width)
     b_out = property(lambda self: self._b_out)
-    encoding = property(lambda self: self._encoding)
-    mapping = property(lambda self: self._mapping)
+    bipolar = property(lambda self: self._bipolar)
     lsb_shift = property(lambda self: self._lsb_shift)
 
     @property
     def n_codes(self) -> int:
-        """Codes per plane: ``b_w`` (twos, bit-serial), ``b_w - 1`` (other encodings, bit-serial), 1 (dima)."""
+        """Codes per plane: ``len(code_weights)``."""
         return len(self._weights)
 
     @property
     def code_weights(self) -> tuple:
-        """Weight of each code of a plane (:func:`model.dima.array.code_weights`)."""
+        """Weight of each code of a plane."""
         return tuple(self._weights)
 
     @property
     def code_offset(self) -> int:
-        """The code of an analog 0 (:func:`model.dima.array.code_offset`)."""
-        return code_offset(self._slice_bits, self._encoding, self._mapping)
+        """The code of an analog 0: ``2**(slice_bits-1)`` when bipolar, else 0."""
+        return (1 << (self._slice_bits - 1)) if self._bipolar else 0
 
     @property
     def shift_width(self) -> int:

@@ -209,10 +209,10 @@ def test_ports_and_widths():
     assert widths["codes"].width == 30 and widths["bias"].width == 33 and widths["bias"].signed
     assert widths["shift"].width == 6 and widths["out"].width == 9 and not widths["out"].signed
     Fragment.get(dut, None)
-    dima = DIMAPostProcessor(b_w=4, slice_bits=17, acc_width=40, b_out=12, mapping="dima", lsb_shift=3)
+    dima = SPEC.factory(b_w=4, slice_bits=17, acc_width=40, b_out=12, mapping="dima", lsb_shift=3)
     assert dima.n_codes == 1 and dima.code_offset == 2**16 and dima.code_weights == (1,)
     assert Shape.cast(dima.signature.members["codes"].shape).width == 17
-    sm = DIMAPostProcessor(b_w=4, slice_bits=9, encoding="sign-magnitude")
+    sm = SPEC.factory(b_w=4, slice_bits=9, encoding="sign-magnitude")
     assert sm.n_codes == 3 and sm.code_offset == 256 and sm.code_weights == (1, 2, 4)
     assert Shape.cast(sm.signature.members["codes"].shape).width == 27 and dut.code_weights == (1, 2, 4, 8, -16)
     Fragment.get(dima, None)
@@ -232,4 +232,10 @@ def test_ports_and_widths():
 ])
 def test_bad_parameters(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
-        DIMAPostProcessor(**kwargs)
+        SPEC.factory(**kwargs)
+
+
+@pytest.mark.parametrize("weights", [(), (1, 2, 4, 8, 16), (3,), (1, 16), (1, True)])
+def test_bad_code_weights(weights):
+    with pytest.raises(ValueError, match="code_weights must be 1 .. 4 values"):
+        DIMAPostProcessor(b_w=4, code_weights=weights)

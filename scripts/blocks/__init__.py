@@ -207,8 +207,16 @@ _LAYER_TESTS = ("tests/test_pe_array.py", "tb/test_layer.py")
 
 def _dima_post_factory(b_w=4, slice_bits=8, acc_width=32, b_out=8, encoding="twos", mapping="bit-serial",
                        lsb_shift=0):
+    """The post-processor for an array in ``encoding`` and ``mapping``: its code weights and offset come from the
+    array model (the block itself knows only numbers); ``encoding``/``mapping`` ride along for the golden."""
     from hw.dima_post import DIMAPostProcessor
-    return DIMAPostProcessor(b_w, slice_bits, acc_width, b_out, encoding, mapping, lsb_shift)
+    from model.dima.array import code_weights, is_bipolar
+
+    weights = tuple(int(c) for c in code_weights(b_w, encoding, mapping))
+    dut = DIMAPostProcessor(b_w, slice_bits, acc_width, b_out, code_weights=weights,
+                            bipolar=is_bipolar(encoding, mapping), lsb_shift=lsb_shift)
+    dut.encoding, dut.mapping = encoding, mapping
+    return dut
 
 
 def _dima_post_stimulus(dut, rng, n):
