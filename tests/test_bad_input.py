@@ -187,14 +187,8 @@ CASES = [
     ("exhaustive-lanes", ["exhaustive", "bf16_mul", "--lanes", "4096", "--serial"], "--lanes", None),
     ("exhaustive-seed", ["exhaustive", "bf16_mul", "--fraction", "1/16", "--seed", "-3", "--serial"], "--seed",
      None),
-    pytest.param("delta-write-ratio-1e300", DELTA + ["--write-ratio", "1e300"], "--write-ratio", None,
-                 id="delta-write-ratio-1e300", marks=pytest.mark.xfail(
-                     strict=True, reason="scripts/cli/commands/delta.py: --write-ratio needs an upper bound (the "
-                                         "lead's part of issue 22)")),
-    pytest.param("bcnn-seed-1e30", BCNN + ["--seed", str(10**30), "--out", "{d}/Y.npy"], "--seed", None,
-                 id="bcnn-seed-1e30", marks=pytest.mark.xfail(
-                     strict=True, reason="scripts/cli/commands/bcnn.py: --seed needs "
-                                         "scripts.common.options.parse_seed (the lead's part)")),
+    ("delta-write-ratio-1e300", DELTA + ["--write-ratio", "1e300"], "--write-ratio", None),
+    ("bcnn-seed-1e30", BCNN + ["--seed", str(10**30), "--out", "{d}/Y.npy"], "--seed", None),
     # (5) files of the wrong kind: errors name the option, the file and the field
     ("retention-shapes-random-bytes", ["retention", "--shapes", "{d}/random.json"], ["--shapes", "random.json"],
      None),
@@ -296,9 +290,7 @@ def test_the_checker_fails_on_a_command_that_misbehaves(tmp_path):
 @pytest.mark.parametrize("argv", [
     pytest.param(DIMA + ["--seed", "7", "--json"], id="dima"),
     pytest.param(DELTA + ["--json"], id="delta"),
-    pytest.param(BCNN + ["--seed", "3", "--json"], id="bcnn", marks=pytest.mark.xfail(
-        strict=True, reason="scripts/cli/commands/bcnn.py: --sigma through scripts.common.options.parse_fraction("
-                            "upper=0.2, max_open=False) (the lead's part)")),
+    pytest.param(BCNN + ["--seed", "3", "--json"], id="bcnn"),
 ])
 def test_sigma_is_a_fraction_or_a_percentage_in_every_command(d, capsys, argv):
     """(8) ``--sigma 5%`` and ``--sigma 0.05`` are the same value for every command that takes a sigma."""

@@ -23,8 +23,9 @@ import sys
 
 import numpy as np
 
-from model.checks import parse_int, parse_real
+from model.checks import parse_real
 from scripts.common.files import load_npy, out_npy_path, save_npy
+from scripts.common.options import parse_fraction, parse_seed
 
 __all__ = ["register", "load_pm1"]
 
@@ -55,9 +56,9 @@ def _matmul(args) -> int:
     w = load_pm1(args.w, "--w")
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"--x/--w: X is {x.shape} and W is {w.shape}; X's columns (K) must equal W's rows")
-    sigma = parse_real(args.sigma, "--sigma", min=0, max=0.2)
+    sigma = parse_fraction(args.sigma, "--sigma", upper=0.2, max_open=False)
     offset = parse_real(args.sa_offset, "--sa-offset", min=0, max=1)
-    seed = parse_int(args.seed, "--seed", min=0)
+    seed = parse_seed(args.seed, "--seed")
     device = SOTDevice().with_variation(sigma, offset)
     counter = None
     if args.rtl:

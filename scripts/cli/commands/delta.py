@@ -23,6 +23,9 @@ from scripts.common.options import format_duration, parse_duration, parse_fracti
 __all__ = ["register", "run_delta"]
 
 
+#: Largest ``--write-ratio`` I_w/I_c: STT writes run at 1.5-3 x I_c; beyond 100 eq. (16) has no meaning left.
+MAX_WRITE_RATIO = 100.0
+
 def register(sub) -> None:
     """Add the ``delta`` sub-command to ``sub`` (an ``argparse`` sub-parsers object)."""
     p = sub.add_parser("delta", help="thermal stability Δ for a retention time and BER, with PT guard-band",
@@ -45,7 +48,7 @@ def register(sub) -> None:
     d = p.add_argument_group("pulse widths (eqs. 15-16), given when the current ratios are set")
     d.add_argument("--read-ratio", metavar="IR_IC", help="read current over critical current, in [0, 1)")
     d.add_argument("--rd-rate", metavar="P", help="target read-disturb probability per read (default: --ber)")
-    d.add_argument("--write-ratio", metavar="IW_IC", help="write current over critical current, > 1")
+    d.add_argument("--write-ratio", metavar="IW_IC", help=f"write current over critical current, in (1, {MAX_WRITE_RATIO:g}]")
     d.add_argument("--wer", metavar="P", help="target write error rate (default: --ber)")
     d.add_argument("--tau-write", default="1ns", metavar="TIME",
                    help="characteristic switching time of eq. 16 (default 1ns)")
@@ -77,7 +80,7 @@ def run_delta(args) -> int:
         read_ratio = None if args.read_ratio is None else \
             parse_real(args.read_ratio, "--read-ratio", min=0, max=1, max_open=True)
         write_ratio = None if args.write_ratio is None else \
-            parse_real(args.write_ratio, "--write-ratio", min=1, max=math.inf, min_open=True, max_open=True)
+            parse_real(args.write_ratio, "--write-ratio", min=1, max=MAX_WRITE_RATIO, min_open=True)
         device = stt.DeviceParams(
             i_read_ratio=read_ratio,
             rd_rate=ber if args.rd_rate is None else parse_probability(args.rd_rate, "--rd-rate"),
