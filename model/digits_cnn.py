@@ -35,7 +35,6 @@ time. ``+inf`` logits are ordinary maxima.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +42,12 @@ import ml_dtypes
 import numpy as np
 
 from model import digits
+from model.checks import check_arrays, load_weights
 from model.digits import check_images
 from model.nn import conv2d, max_pool
 
-__all__ = ["DigitsCNN", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "load_test_set", "float32_error_bound",
-           "WEIGHT_FORMATS"]
+__all__ = ["DigitsCNN", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "PARAM_SHAPES", "load_test_set",
+           "float32_error_bound", "WEIGHT_FORMATS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "digits_cnn.npz"
 
@@ -65,12 +65,9 @@ INPUT_SHAPE = digits.IMAGE_SHAPE
 _U32 = 2.0 ** -24  # unit roundoff of float32 (round to nearest)
 
 
-def _expected_shapes() -> dict[str, tuple[int, ...]]:
-    out = {}
-    for name, _, wshape in LAYERS:
-        out[f"{name}.weight"] = wshape
-        out[f"{name}.bias"] = (wshape[0],)
-    return out
+#: Parameter name -> shape (torch layouts), the shapes :meth:`DigitsCNN.load` validates a weight file against.
+PARAM_SHAPES = {f"{name}.{kind}": wshape if kind == "weight" else wshape[:1]
+                for name, _, wshape in LAYERS for kind in ("weight", "bias")}
 
 
 @dataclass(frozen=True)
@@ -93,27 +90,27 @@ class DigitsCNN:
     metadata: dict | None = None
 
     def __post_init__(self):
-        expected = _expected_shapes()
-        missing = sorted(set(expected) - set(self.params))
-        if missing:
-            raise ValueError(f"params is missing {missing}; expected keys {list(expected)}")
-        for k, shape in expected.items():
-            if tuple(np.shape(self.params[k])) != shape:
-                raise ValueError(f"params[{k!r}] must have shape {shape}, got {tuple(np.shape(self.params[k]))}")
+        # finite=False: decoded bit-flipped words may hold inf/NaN on purpose (module docstring)
+        params = check_arrays(self.params, PARAM_SHAPES, "params", finite=False)
         if self.weight_format not in WEIGHT_FORMATS:
             raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {self.weight_format!r}")
-        object.__setattr__(self, "params", {k: np.asarray(self.params[k], dtype=np.float32) for k in expected})
+        object.__setattr__(self, "params", {k: a.astype(np.float32, copy=False) for k, a in params.items()})
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | Path | None = None) -> "DigitsCNN":
-        """Load the committed weights (or ``path``, an npz written by ``scripts/train/digits_cnn.py``)."""
+        """Load the committed weights (or ``path``, an npz written by ``scripts/train/digits_cnn.py``).
+
+        The file is validated first (:func:`model.checks.load_weights` against :data:`PARAM_SHAPES`: every
+        parameter present, exact shapes, real numeric dtypes, finite values; metadata, if any, a JSON object).
+
+        Raises
+        ------
+        ValueError
+            One line naming the file and the field (a missing file is also a ``FileNotFoundError``).
+        """
         path = Path(path) if path is not None else DEFAULT_WEIGHTS
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/digits_cnn.py)")
-        with np.load(path, allow_pickle=False) as z:
-            params = {k: z[k] for k in PARAM_NAMES if k in z.files}
-            meta = json.loads(str(z["metadata"])) if "metadata" in z.files else {}
+        params, meta = load_weights(path, PARAM_SHAPES, hint=" (train with scripts/train/digits_cnn.py)")
         return cls(params, "float32", meta)
 
     # ------------------------------------------------------------------ formats

@@ -65,7 +65,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from model.checks import check_choice, check_int, describe_range
+from model.checks import check_choice, check_int, schema_error
 
 __all__ = ["Layer", "Model", "MODEL_NAMES", "get_model", "list_models", "load_shapes", "model_from_dict",
            "model_to_dict", "chain_error", "schema_error", "SHAPES_SCHEMA", "LAYER_SCHEMA", "APPROXIMATE_MODELS",
@@ -836,64 +836,6 @@ def model_to_dict(model: Model) -> dict:
     if chain_error(model.layers) is not None:
         out["chained"] = False
     return out
-
-
-def _describe(schema: dict) -> str:
-    """What a JSON Schema node allows, in the words of :mod:`model.checks`."""
-    if "enum" in schema:
-        return f"one of {tuple(schema['enum'])!r}"
-    kind = schema.get("type")
-    if kind == "integer":
-        return "an integer " + describe_range(schema.get("minimum"), schema.get("maximum"), integer=True)
-    if kind == "boolean":
-        return "true or false"
-    if kind == "string":
-        return f"a non-empty string of at most {schema.get('maxLength')} characters"
-    if kind == "array":
-        return f"a non-empty list of at most {schema.get('maxItems')} entries"
-    if kind == "object":
-        return "an object"
-    return str(schema)
-
-
-def schema_error(data, schema: dict, source: str) -> str | None:
-    """The first (shallowest) violation of ``schema`` by ``data`` as one line naming ``source``, the place and the
-    field (``"t.json: layers[0]: field 'out_c' must be an integer >= 1 and <= 1048576, got -1"``), or None."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
-
-    err = best_match(Draft202012Validator(schema).iter_errors(data))
-    if err is None:
-        return None
-    path = list(err.absolute_path)
-
-    def place(parts):
-        return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if k else str(p)) for k, p in enumerate(parts))
-
-    if err.validator in ("required", "additionalProperties"):
-        where = place(path)
-        prefix = f"{source}: {where}: " if where else f"{source}: "
-        props = err.schema.get("properties", {})
-        if err.validator == "required":
-            missing = next(k for k in err.validator_value if k not in err.instance)
-            return f"{prefix}missing required field {missing!r}"
-        return f"{prefix}unknown field(s) {sorted(set(err.instance) - set(props))}; allowed: {list(props)}"
-    value = err.instance
-    if isinstance(value, (list, tuple)):
-        shown = f"a list of {len(value)} entries"
-    elif isinstance(value, dict):
-        shown = "an object"
-    else:
-        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}... ({type(value).__name__})"
-    if not path:
-        what = _describe(err.schema)
-        if what == "an object":
-            what = "a JSON object with " + " and ".join(repr(k) for k in err.schema.get("required", ()))
-        return f"{source}: top level must be {what}, got {shown}"
-    if isinstance(path[-1], int):
-        return f"{source}: {place(path)}: must be {_describe(err.schema)}, got {shown}"
-    where = place(path[:-1])
-    return f"{source}: {where + ': ' if where else ''}field {path[-1]!r} must be {_describe(err.schema)}, got {shown}"
 
 
 def model_from_dict(data, source: str = "shape data") -> Model:

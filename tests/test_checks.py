@@ -207,7 +207,7 @@ def test_parse_real():
     (["delta", "--retention", "3s", "--ber", "1e-8", "--read-ratio", "nan"],
      "mram-accel delta: error: --read-ratio must be a number in [0, 1), got 'nan'"),
     (["delta", "--retention", "3s", "--ber", "1e-8", "--write-ratio", "1"],
-     "mram-accel delta: error: --write-ratio must be a number in (1, inf), got '1'"),
+     "mram-accel delta: error: --write-ratio must be a number in (1, 100], got '1'"),
     (["delta", "--retention", "3s", "--ber", "1e-8", "--t-hot", "0K"],
      "mram-accel delta: error: --t-hot must be a temperature in (0, 1000] K, got '0K' (0 K)"),
 ])
@@ -245,3 +245,88 @@ def test_every_parser_has_an_upper_bound(call, good, bad, name):
     f(good, name)
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         f(bad, name)
+
+
+# ------------------------------------------------------------------------------- JSON Schema and weight files
+def test_schema_error_is_shared_and_describes_numbers_and_strings():
+    import model.zoo
+    from model.checks import schema_error
+
+    assert model.zoo.schema_error is schema_error   # one helper, re-exported for old imports
+    schema = {"type": "object", "required": ["t"],
+              "properties": {"t": {"type": "number", "minimum": 0, "maximum": 1e7},
+                             "host": {"type": "string", "maxLength": 8}, "k": {"const": [1, 2]}}}
+    assert schema_error({"t": 1.5}, schema, "r.jsonl: line 3") is None
+    assert schema_error({"t": -1}, schema, "r.jsonl: line 3") == \
+        "r.jsonl: line 3: field 't' must be a number in [0, 10000000], got -1"
+    assert schema_error({"t": 0, "host": "x" * 9}, schema, "f") == \
+        f"f: field 'host' must be a string of at most 8 characters, got {'x' * 9!r}"
+    assert schema_error({"t": 0, "k": [2, 1]}, schema, "f") == "f: field 'k' must be [1, 2], got a list of 2 entries"
+    assert schema_error({}, schema, "f") == "f: missing required field 't'"
+
+
+def test_weights_schema_is_a_valid_json_schema_that_accepts_what_it_describes(rng):
+    from jsonschema import Draft202012Validator
+
+    from model.checks import INTEGER_DTYPES, describe_arrays, weights_schema
+
+    h = int(rng.integers(1, 9))
+    arrays = {"w": rng.standard_normal((h, 5)).astype(np.float32), "b": np.zeros(h, np.int16)}
+    shapes = {"w": ("h", 5), "b": ("h",)}
+    schema = weights_schema(shapes, {"b": INTEGER_DTYPES}, {"type": "object", "required": ["seed"]})
+    Draft202012Validator.check_schema(schema)
+    desc = describe_arrays(arrays)
+    assert desc == {"w": {"dtype": "float32", "shape": [h, 5]}, "b": {"dtype": "int16", "shape": [h]}}
+    v = Draft202012Validator(schema)
+    assert v.is_valid({**desc, "metadata": {"seed": 1}})
+    assert not v.is_valid(desc)                                                       # metadata required
+    assert not v.is_valid({**desc, "metadata": {"seed": 1}, "b": {"dtype": "float32", "shape": [h]}})
+    assert not v.is_valid({**desc, "metadata": {"seed": 1}, "w": {"dtype": "float32", "shape": [h, 5, 1]}})
+
+
+def test_check_arrays_named_sizes_dtypes_and_finite_values(rng):
+    from model.checks import check_arrays
+
+    h = int(rng.integers(2, 9))
+    shapes = {"w": ("h", 4), "b": ("h",)}
+    w, b = rng.standard_normal((h, 4)), rng.standard_normal(h)
+    out = check_arrays({"b": b.tolist(), "w": w, "extra": "ignored"}, shapes, "net")
+    assert list(out) == ["w", "b"] and np.array_equal(out["b"], b) and out["w"] is w
+    assert _message(ValueError, lambda: check_arrays({"w": w, "b": b[1:]}, shapes, "net")) == \
+        f"net['b'] must have shape ({h},) (h = {h} from w), got ({h - 1},)"
+    assert _message(ValueError, lambda: check_arrays({"w": w[..., None], "b": b}, shapes, "net")) == \
+        f"net['w'] must have shape ({h}, 4) (h = {h} from b), got ({h}, 4, 1)"  # w has the wrong rank
+    assert _message(ValueError, lambda: check_arrays({"w": w}, shapes, "net")) == \
+        "net is missing ['b']; expected ['w', 'b']"
+    assert _message(ValueError, lambda: check_arrays({"w": w > 0, "b": b}, shapes, "net")) == \
+        "net['w'] must have a real numeric dtype, got dtype bool"
+    w2 = w.copy()
+    w2[h - 1, 2] = -np.inf
+    assert _message(ValueError, lambda: check_arrays({"w": w2, "b": b}, shapes, "net")) == \
+        f"net['w'] must hold finite numbers, got 1 NaN or inf value(s), the first -inf at index ({h - 1}, 2)"
+    assert check_arrays({"w": w2, "b": b}, shapes, "net", finite=False)["w"] is w2
+    assert _message(ValueError, lambda: check_arrays({"w": [[1.0], [1.0, 2.0]], "b": b}, shapes, "net")) == \
+        "net['w'] must be an array of real numbers, got a ragged sequence"
+
+
+def test_load_weights_options(tmp_path, rng):
+    from model.checks import load_weights
+
+    n = int(rng.integers(2, 50))
+    path = tmp_path / "m.npz"
+    np.savez(path, w=rng.standard_normal((n, 3)), idx=np.arange(n), metadata=np.array('{"n": %d}' % n))
+    arrays, meta = load_weights(path, lambda m: {"w": (m["n"], 3)})   # shapes from the metadata
+    assert meta == {"n": n} and list(arrays) == ["w"]
+    msg = _message(ValueError, lambda: load_weights(path, {"w": ("n", 3)}, max_bytes=n * 3 * 8 - 1))
+    assert msg == f"weights file {str(path)!r} holds {n * 3 * 8} bytes of arrays, above the limit of {n * 3 * 8 - 1}"
+    load_weights(path, {"w": ("n", 3)}, max_bytes=n * 3 * 8)
+
+    def refuse(meta):
+        raise ValueError(f"metadata.n: {meta['n']} is too many")
+
+    assert _message(ValueError, lambda: load_weights(path, refuse, source="model file")) == \
+        f"model file {str(path)!r}: metadata.n: {n} is too many"
+    assert _message(ValueError, lambda: load_weights(path, {"idx": ("n",)}, dtypes={"idx": ("uint8",)})) == \
+        f"weights file {str(path)!r}: idx must have dtype uint8, got dtype int64"
+    assert _message(ValueError, lambda: load_weights(path, {"w": (n, 3)}, metadata={"required": ["m"]})) == \
+        f"weights file {str(path)!r}: metadata: missing required field 'm'"

@@ -90,7 +90,7 @@ from threadpoolctl import threadpool_limits
 from model import digits
 from model.aimc.devices import TMR, crossbar_conductances
 from model.aimc.irdrop import Crossbar
-from model.checks import check_int, check_real
+from model.checks import INTEGER_DTYPES, check_int, check_real, load_weights
 from model.digits import check_images
 from model.nn import col2im, from_rows, im2col, max_pool, max_pool_backward, to_rows
 
@@ -549,7 +549,7 @@ def models_npz(models: list, test_indices, metadata: dict) -> bytes:
     layers = models[0].layers
     if any(m.layers != layers for m in models):
         raise ValueError("models must all have the same architecture")
-    arch = [{"name": n, "kind": k, "fan_in": fi, "fan_out": fo} for n, k, fi, fo in layers]
+    arch = _architecture(layers)
     if metadata.get("architecture", arch) != arch:
         raise ValueError(f"metadata['architecture'] must describe the models' layers {arch}")
     arrays = {}
@@ -566,8 +566,64 @@ def models_npz(models: list, test_indices, metadata: dict) -> bytes:
     return buf.getvalue()
 
 
+#: JSON Schema of the metadata of a models file (:func:`models_npz`); ``architecture`` is absent in the first CNN
+#: files. Limits (ours: far above any network of this module): 64 layers, names of 64 characters, fan-in/out 2^20.
+MODELS_METADATA_SCHEMA = {
+    "type": "object",
+    "properties": {"architecture": {"type": "array", "minItems": 1, "maxItems": 64, "items": {
+        "type": "object", "required": ["name", "kind", "fan_in", "fan_out"],
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 64}, "kind": {"enum": ["conv", "fc"]},
+                       "fan_in": {"type": "integer", "minimum": 1, "maximum": 1 << 20},
+                       "fan_out": {"type": "integer", "minimum": 1, "maximum": 1 << 20}}}}},
+}
+
+
+def _architecture(layers) -> list:
+    return [{"name": n, "kind": k, "fan_in": fi, "fan_out": fo} for n, k, fi, fo in layers]
+
+
+def _models_layers(meta: dict) -> tuple:
+    """``(class, layers)`` a models file holds, by its metadata (validated by :data:`MODELS_METADATA_SCHEMA`)."""
+    arch = meta.get("architecture")
+    if arch is None or any(a["kind"] == "conv" for a in arch):
+        if arch is not None and arch != _architecture(LAYERS):
+            raise ValueError(f"metadata.architecture: a CNN must be {_architecture(LAYERS)}, got {arch}")
+        return TernaryCNN, LAYERS
+    got = tuple((a["name"], a["kind"], int(a["fan_in"]), int(a["fan_out"])) for a in arch)
+    want = mlp_layers([fo for *_, fo in got[:-1]])
+    if got != want:
+        raise ValueError(f"metadata.architecture: an MLP must be {_architecture(want)} (fc1, fc2, ... from "
+                         f"{N_PIXELS} inputs to {N_CLASSES} classes, each layer reading the previous one), got {arch}")
+    return TernaryMLP, got
+
+
+def _models_shapes(meta: dict) -> dict:
+    """The arrays of a models file (:func:`models_npz`) and their shapes; ``models`` and ``tests`` are named sizes."""
+    _, layers = _models_layers(meta)
+    shapes = {}
+    for name, _, fi, fo in layers:
+        shapes[f"{name}.t5"] = ("models", -(-fi * fo // 5))    # five weights per byte, pack_ternary
+        shapes[f"{name}.bias"] = ("models", fo)
+    return {**shapes, "alpha": ("models", len(layers)), "sigma_train": ("models",), "seed": ("models",),
+            "test_indices": ("tests",)}
+
+
+def _models_dtypes(name: str) -> tuple | None:
+    """Allowed dtypes of an array of a models file: packed codes uint8, seeds and indices integers, else None (any
+    real numeric dtype)."""
+    if name.endswith(".t5"):
+        return ("uint8",)
+    return INTEGER_DTYPES if name in ("seed", "test_indices") else None
+
+
 def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]:
     """The committed models of ``scripts/train/aimc.py`` (format: :func:`models_npz`).
+
+    The file is validated first (:func:`model.checks.load_weights`): metadata against
+    :data:`MODELS_METADATA_SCHEMA` and, for an MLP, a chain from 64 pixels to 10 classes (for a CNN :data:`LAYERS`);
+    every array of :func:`models_npz` with the shape that architecture and the number of models give, ``.t5``
+    arrays uint8, ``seed`` and ``test_indices`` integers, float arrays finite; every packed code a ternary one and
+    each ``(sigma_train, seed)`` once.
 
     Parameters
     ----------
@@ -579,26 +635,30 @@ def load_models(path: str | Path | None = None) -> tuple[dict, np.ndarray, dict]
     tuple
         ``({(sigma_train, seed): TernaryCNN or TernaryMLP}, test_indices, metadata)``: a file whose metadata
         architecture has a conv layer (or none, as the first CNN files) holds :data:`LAYERS` CNNs, else MLPs.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the field (a missing file is also a ``FileNotFoundError``).
     """
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/aimc.py)")
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["metadata"]))
-        data = {k: z[k] for k in z.files if k != "metadata"}
-    arch = meta.get("architecture")
-    if arch is None or any(a["kind"] == "conv" for a in arch):
-        cls, layers = TernaryCNN, LAYERS
-    else:
-        cls, layers = TernaryMLP, tuple((a["name"], a["kind"], a["fan_in"], a["fan_out"]) for a in arch)
+    label = f"weights file {str(path)!r}"
+    data, meta = load_weights(path, _models_shapes, dtypes=_models_dtypes, metadata=MODELS_METADATA_SCHEMA,
+                              hint=" (train with scripts/train/aimc.py)")
+    cls, layers = _models_layers(meta)
+    for n, *_ in layers:
+        if data[f"{n}.t5"].size and data[f"{n}.t5"].max() > 242:
+            raise ValueError(f"{label}: {n}.t5 must hold base-3 codes in [0, 242] (pack_ternary), got "
+                             f"{data[f'{n}.t5'].max()}")
     models = {}
     for m, (s, k) in enumerate(zip(data["sigma_train"], data["seed"])):
         key = (float(s), int(k))
-        models[key] = cls(
-            tuple(unpack_ternary(data[f"{n}.t5"][m], (fi, fo)) for n, _, fi, fo in layers),
-            tuple(float(a) for a in data["alpha"][m]),
-            tuple(data[f"{n}.bias"][m].astype(np.float64) for n, *_ in layers),
-            {"sigma_train": key[0], "seed": key[1]})
+        if key in models:
+            raise ValueError(f"{label}: sigma_train, seed: model {m} repeats (sigma_train, seed) = {key}")
+        ternary = tuple(unpack_ternary(data[f"{n}.t5"][m], (fi, fo)) for n, _, fi, fo in layers)
+        models[key] = cls(ternary, tuple(float(a) for a in data["alpha"][m]),
+                          tuple(data[f"{n}.bias"][m].astype(np.float64) for n, *_ in layers),
+                          {"sigma_train": key[0], "seed": key[1]})
     return models, np.asarray(data["test_indices"]), meta
 
 

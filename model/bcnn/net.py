@@ -28,7 +28,6 @@ numpy in a fixed order, so any ``matmul`` returning the exact integers gives bit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +36,12 @@ import numpy as np
 
 from model import digits
 from model.bcnn.dpu import alpha, batch_norm, im2col, k_map, max_pool, multiply, sign
+from model.checks import check_arrays, load_weights
 from model.digits import check_images
 from model.nn import conv2d, from_rows
 
 __all__ = ["BCNN", "BinaryLayer", "BinaryOperands", "DEFAULT_WEIGHTS", "BN_EPS", "BINARY_LAYERS", "PARAM_NAMES",
-           "reference_matmul", "load_test_set", "param_shapes"]
+           "reference_matmul", "load_test_set", "param_shapes", "ANY_WIDTH_SHAPES"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "bcnn_digits.npz"
 BN_EPS = 1e-5
@@ -52,8 +52,13 @@ BINARY_LAYERS = ("bconv1", "bconv2", "bfc")
 _BN_FIELDS = ("gamma", "beta", "mean", "var")
 
 
-def param_shapes(c1: int = 16, c2: int = 32, c3: int = 64, f: int = 64) -> dict[str, tuple[int, ...]]:
-    """Parameter names and shapes for channel widths ``c1`` (conv1), ``c2`` (bconv1), ``c3`` (bconv2), ``f`` (bfc)."""
+def param_shapes(c1: int | str = 16, c2: int | str = 32, c3: int | str = 64, f: int | str = 64) \
+        -> dict[str, tuple]:
+    """Parameter names and shapes for channel widths ``c1`` (conv1), ``c2`` (bconv1), ``c3`` (bconv2), ``f`` (bfc).
+
+    A width given as a ``str`` stays a named size (:func:`model.checks.load_weights`): :data:`ANY_WIDTH_SHAPES`
+    checks a network of any widths, each taken from the weights (``conv1.weight``, ``bconv1.weight``, ...).
+    """
     shapes = {"conv1.weight": (c1, 1, 3, 3)}
     bns = {"conv1.bn": c1, "bconv1.bn": c1, "bconv2.bn": c2, "bfc.bn": c3, "fc.bn": f}
     for name, c in bns.items():
@@ -64,6 +69,8 @@ def param_shapes(c1: int = 16, c2: int = 32, c3: int = 64, f: int = 64) -> dict[
 
 
 PARAM_NAMES = tuple(param_shapes())
+#: The shapes a network of any channel widths must have (named sizes ``c1``, ``c2``, ``c3``, ``f``).
+ANY_WIDTH_SHAPES = param_shapes("c1", "c2", "c3", "f")
 
 
 @dataclass(frozen=True)
@@ -156,23 +163,11 @@ class BCNN:
     """
 
     def __init__(self, params: Mapping, metadata: dict | None = None):
-        try:
-            widths = (params["conv1.weight"].shape[0], params["bconv1.weight"].shape[0],
-                      params["bconv2.weight"].shape[0], params["bfc.weight"].shape[0])
-        except KeyError as e:
-            raise ValueError(f"params is missing {e.args[0]!r}; expected keys {list(PARAM_NAMES)}") from None
-        expected = param_shapes(*widths)
-        missing = [k for k in expected if k not in params]
-        if missing:
-            raise ValueError(f"params is missing {missing}; expected keys {list(expected)}")
-        self.params = {}
-        for k, shape in expected.items():
-            a = np.asarray(params[k])
-            if a.shape != shape:
-                raise ValueError(f"params[{k!r}] must have shape {shape}, got {a.shape}")
-            if a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
-                raise ValueError(f"params[{k!r}] must be finite real numbers")
-            self.params[k] = a.astype(np.float32)
+        if not isinstance(params, Mapping):
+            raise ValueError(f"params must be a mapping name -> array, got {type(params).__name__}")
+        checked = check_arrays(params, ANY_WIDTH_SHAPES, "params")  # shapes, real dtypes, finite values
+        self.params = {k: a.astype(np.float32) for k, a in checked.items()}
+        widths = tuple(self.params[f"{k}.weight"].shape[0] for k in ("conv1", "bconv1", "bconv2", "bfc"))
         self.widths = widths
         self.metadata = dict(metadata or {})
         c1, c2, c3, f = widths
@@ -192,13 +187,19 @@ class BCNN:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | Path | None = None) -> "BCNN":
-        """Load the committed weights (or ``path``, an npz written by ``scripts/train/bcnn.py``)."""
+        """Load the committed weights (or ``path``, an npz written by ``scripts/train/bcnn.py``).
+
+        The file is validated first (:func:`model.checks.load_weights` against :data:`ANY_WIDTH_SHAPES`: every
+        parameter present, shapes consistent with the widths of the weights, real numeric dtypes, finite values;
+        metadata, if any, a JSON object); other arrays in the file are not read.
+
+        Raises
+        ------
+        ValueError
+            One line naming the file and the field (a missing file is also a ``FileNotFoundError``).
+        """
         path = Path(path) if path is not None else DEFAULT_WEIGHTS
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/bcnn.py)")
-        with np.load(path, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files if k not in ("metadata", "test_indices")}
-            meta = json.loads(str(z["metadata"])) if "metadata" in z.files else {}
+        params, meta = load_weights(path, ANY_WIDTH_SHAPES, hint=" (train with scripts/train/bcnn.py)")
         return cls(params, meta)
 
     # ------------------------------------------------------------------ description

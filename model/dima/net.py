@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from model import digits
-from model.checks import check_choice, check_int
+from model.checks import INTEGER_DTYPES, check_choice, check_int, load_weights
 from model.dima.array import DIMAParams, dima_codes, recombine, weight_range
 from model.nn import from_rows, im2col, max_pool
 
@@ -154,14 +154,14 @@ class QuantNet:
     def load(cls, name: str, path: str | Path | None = None) -> "QuantNet":
         """The network written by ``scripts/train/dima.py`` (``model/data/dima_<name>.npz``, or ``path``)."""
         path = Path(path) if path is not None else weights_path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} not found (train with scripts/train/dima.py)")
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["metadata"]))
-            layers = tuple(QLayer(spec, z[f"{spec.name}.weight"].astype(np.int64),
-                                  z[f"{spec.name}.bias"].astype(np.int64), int(z[f"{spec.name}.shift"]))
-                           for spec in ARCHITECTURES[name])
-            return cls(name, layers, int(z["b_w"]), int(z["b_a"]), z["test_indices"].astype(np.int64), meta)
+        shapes = {"b_w": (), "b_a": (), "test_indices": ("tests",),
+                  **{f"{s.name}.{k}": shape for s in ARCHITECTURES[name]
+                     for k, shape in (("weight", (s.n_out, s.fan_in)), ("bias", (s.n_out,)), ("shift", ()))}}
+        z, meta = load_weights(path, shapes, dtypes=lambda k: INTEGER_DTYPES, metadata={"type": "object"},
+                               hint=" (train with scripts/train/dima.py)")
+        layers = tuple(QLayer(spec, z[f"{spec.name}.weight"].astype(np.int64), z[f"{spec.name}.bias"].astype(np.int64),
+                              int(z[f"{spec.name}.shift"])) for spec in ARCHITECTURES[name])
+        return cls(name, layers, int(z["b_w"]), int(z["b_a"]), z["test_indices"].astype(np.int64), meta)
 
     def save(self, path: str | Path) -> None:
         """Write the npz that :meth:`load` reads."""

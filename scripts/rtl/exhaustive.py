@@ -113,7 +113,7 @@ class Record:
 
     def done(self, block: str, ftz: bool) -> dict[int, dict]:
         """``{shard: row}`` of the shards of ``block`` (with ``ftz``) in the record; every line is validated."""
-        from model.zoo import schema_error
+        from model.checks import schema_error
 
         self.check()
         if not self.path.exists():
