@@ -5,21 +5,39 @@
     run_cocotb(config="bitcounter_w64_r64", component=BitCounter(64, 64), toplevel="bitcounter",
                test_module="tb.cocotb_block", params={...}, seed=seed, waves=waves)
 
+Every build and run goes through ``cocotb_test.simulator.run`` (cocotb-test 0.3.0), packed lanes included:
+
 * The Verilog comes from :func:`~scripts.toolchain.verilog.verilog_text`; the Verilator build is cached by
   :func:`~scripts.toolchain.cache.cached_build` on the Verilog, :func:`~scripts.toolchain.verilator.verilator_flags`
-  ``("sim")``, ``waves`` and the Verilator version.
+  ``("sim")``, ``waves``, the Verilator, cocotb and cocotb-test versions.
+* cocotb-test runs ``verilator`` and ``make`` before every simulation. A run passes the build's arguments
+  (:func:`_sim_args`), so Verilator's ``--skip-identical`` and ``make`` find the cached build current and touch
+  nothing. Measured: 0.05-0.15 s per run (``bitcounter_w8_r16``, ``bf16_mac_p64``, ``layer_engine_4x4_b554``);
+  a cached ``pytest -n 2 tb/test_cosim.py`` (15 cases) took 31.4-33.8 s, with cocotb's own runner 31.6-32.7 s
+  (three interleaved runs each).
+* Packed lanes (``public_top``) need no other runner: ``--no-public-flat-rw`` follows cocotb-test's
+  ``--public-flat-rw`` and the control file is one more source.
 * ``params`` reach the cocotb module as JSON in ``$DUT_PARAMS`` (:func:`scripts.sim.cocotb_backend.dut_params`).
 * ``seed`` becomes cocotb's ``COCOTB_RANDOM_SEED``; a failing run replays with the same seed.
-* ``waves=True`` records ``build/sim/<config>/dump.vcd``.
+* ``waves=True`` records ``build/sim/<config>/dump.vcd`` (``--trace`` at build and run time: cocotb-test's own
+  ``waves`` builds FST tracing but never switches it on under cocotb 2).
+* Failures are read from cocotb's results XML; ``pytest --cocotbxml=FILE`` (cocotb-test's plugin) collects them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
+import sys
 import tempfile
+import threading
+import time
+import warnings
 from pathlib import Path
 from typing import Callable, Mapping
+from xml.etree.ElementTree import ParseError
 
 from amaranth.lib import wiring
 
@@ -32,25 +50,136 @@ __all__ = ["SIM_BUILD", "build_sim", "run_cocotb", "run_cocotb_bench"]
 
 SIM_BUILD = BUILD / "sim"
 
+#: ``make -j`` of a build, as cocotb's own runner (at most 4 jobs).
+_MAKE_JOBS = min(4, os.cpu_count() or 1)
+
+#: What cocotb's own Verilator runner sets for a test (cocotb-test does not); the environment may override them.
+_RUN_ENV = {"COCOTB_TRUST_INERTIAL_WRITES": "1", "TOPLEVEL_LANG": "verilog"}
+
+
+def _sim_args(folder: Path, toplevel: str, waves: bool, cxx_opt: str | None, public_top: bool) -> dict:
+    """The keywords of ``cocotb_test.simulator.run`` for the build in ``folder``, the same at build and run time.
+
+    ``cxx_opt`` goes to ``make`` as ``OPT_FAST``; ``CFG_CXXFLAGS_PCH_I`` comes with ``MAKEFLAGS`` from
+    :func:`~scripts.toolchain.verilator.check_verilator`.
+    """
+    sources = [folder / f"{toplevel}.v"] + ([folder / "public_top.vlt"] if public_top else [])
+    flags = verilator_flags("sim") + (["--no-public-flat-rw"] if public_top else []) + (["--trace"] if waves else [])
+    return dict(simulator="verilator", toplevel=toplevel, toplevel_lang="verilog",
+                verilog_sources=[str(s) for s in sources], compile_args=flags,
+                make_args=["-j", str(_MAKE_JOBS)] + ([f"OPT_FAST={cxx_opt}"] if cxx_opt else []),
+                plus_args=["--trace"] if waves else [],
+                sim_build=str(folder), work_dir=str(folder))
+
+
+def _cocotb_test_run(log: Path | None, **kwargs) -> str:
+    """``cocotb_test.simulator.run(**kwargs)`` with the commands' output in ``log`` (else on standard output/error).
+
+    cocotb-test logs the commands' output through the ``cocotb`` logger, calls ``logging.basicConfig``, sets
+    ``DeprecationWarning`` to "always" and installs SIGINT/SIGTERM handlers: all are put back afterwards.
+    Returns the results XML file; raises SystemExit when a command or a cocotb test fails.
+    """
+    from cocotb_test.simulator import run
+
+    sim = os.environ.get("SIM")
+    if sim not in (None, "", "verilator"):
+        raise RuntimeError(f"$SIM={sim!r} would make cocotb-test run another simulator: unset it")
+    logger, root = logging.getLogger("cocotb"), logging.getLogger()
+    saved = (logger.handlers[:], logger.propagate, logger.level, root.handlers[:])
+    if log is not None:
+        handlers = [logging.FileHandler(log, mode="w")]
+    else:  # the commands' standard output (logged as INFO) and error (ERROR) where they would have gone
+        handlers = [logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)]
+        handlers[0].addFilter(lambda r: r.levelno < logging.ERROR)
+        handlers[1].addFilter(lambda r: r.levelno >= logging.ERROR)
+    for h in handlers:
+        h.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers, logger.propagate = handlers, False
+    main = threading.current_thread() is threading.main_thread()
+    signals = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) if main else None
+    try:
+        with warnings.catch_warnings():
+            return run(**kwargs)
+    finally:
+        for h in handlers:
+            h.close()
+        logger.handlers, logger.propagate, root.handlers = saved[0], saved[1], saved[3]
+        logger.setLevel(saved[2])
+        if signals is not None:
+            signal.signal(signal.SIGINT, signals[0])
+            signal.signal(signal.SIGTERM, signals[1])
+
+
+def _tail(path: Path | None, lines: int = 30) -> str:
+    if path is None or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+#: Seconds of the last build of each configuration, for the announcement of the next one.
+BUILD_TIMES = SIM_BUILD / "build_seconds.json"
+
+
+def _announce_build(config: str) -> float:
+    """One line on stderr before a Verilator build starts, with its expected duration; returns the start time."""
+    try:
+        last = json.loads(BUILD_TIMES.read_text()).get(config)
+    except (OSError, ValueError, AttributeError):
+        last = None
+    expect = (f"about {last:.0f} s, as its last build" if isinstance(last, (int, float)) else
+              "typically 0.5-3 min on 2 cores, longer for the packed-lane and PE-array models")
+    print(f"mram-accel: building the Verilator model {config} ({expect}); later runs reuse it",
+          file=sys.stderr, flush=True)
+    return time.monotonic()
+
+
+def _record_build(config: str, t0: float) -> None:
+    """Keep the build's duration for the next announcement (best effort: a race only loses a figure)."""
+    try:
+        times = json.loads(BUILD_TIMES.read_text())
+        times = times if isinstance(times, dict) else {}
+    except (OSError, ValueError):
+        times = {}
+    times[config] = round(time.monotonic() - t0, 1)
+    tmp = BUILD_TIMES.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
+        os.replace(tmp, BUILD_TIMES)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
 
 def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Component], toplevel: str,
               waves: bool = False, cxx_opt: str | None = None, source_key=None, public_top: bool = False) -> Path:
     """Generate and (re)build one configuration for cocotb; return its build folder.
 
-    The cache key is the Verilog text, unless ``source_key`` (JSON-serialisable: the configuration's parameters
-    with :func:`~scripts.toolchain.cache.rtl_source_digest`) is given: then a large design is elaborated only when
-    it has to be built (the 4 x 4 PE array takes half a minute to turn into Verilog).
-
-    ``cxx_opt`` replaces Verilator's C++ optimisation flag (``OPT_FAST``, default ``-Os``) for large designs:
-    GCC at ``-Os`` needs many minutes per file of the PE array's generated C++, at ``-O0`` seconds, and a
-    cocotb run's speed is set by its Python loop more than by the model's.
-
-    ``public_top=True`` makes only the top module's signals visible to cocotb (a Verilator control file with
-    ``public_flat_rw`` for the top module, and ``--no-public-flat-rw`` after the cocotb runner's
-    ``--public-flat-rw``): Verilator may then optimise across the block's internals, which the packed-lane runs
-    need (every internal signal public costs several times the model's evaluation time).
+    Parameters
+    ----------
+    config : str
+        Name of the build folder ``build/sim/<config>/`` (letters, digits, ``_``, ``-``).
+    component : wiring.Component or callable
+        The DUT, or a function that makes it (called only when the Verilog is needed).
+    toplevel : str
+        Name of the top Verilog module.
+    waves : bool
+        Build with ``--trace`` (VCD).
+    cxx_opt : str, optional
+        Verilator's C++ optimisation flag (``OPT_FAST``, default ``-Os``) for large designs: GCC at ``-Os``
+        needs many minutes per file of the PE array's generated C++, at ``-O0`` seconds, and a cocotb run's
+        speed is set by its Python loop more than by the model's.
+    source_key : JSON-serialisable, optional
+        Cache key instead of the Verilog text (the configuration's parameters with
+        :func:`~scripts.toolchain.cache.rtl_source_digest`): a large design is then elaborated only when it has
+        to be built (the 4 x 4 PE array takes half a minute to turn into Verilog).
+    public_top : bool
+        Make only the top module's signals visible to cocotb (a Verilator control file with ``public_flat_rw``
+        for the top module, and ``--no-public-flat-rw`` after cocotb-test's ``--public-flat-rw``): Verilator
+        may then optimise across the block's internals, which the packed-lane runs need (every internal signal
+        public costs several times the model's evaluation time).
     """
-    from cocotb_tools.runner import get_runner
+    from importlib import metadata
+
+    import cocotb
 
     if not config.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"config must be alphanumeric with '_' or '-', got {config!r}")
@@ -65,29 +194,22 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
     folder = SIM_BUILD / config
 
     def build(f: Path) -> None:
-        source = f / f"{toplevel}.v"
-        source.write_text(text if text is not None else text_of())
-        sources = [source]
-        build_flags = list(flags)
+        t0 = _announce_build(config)
+        (f / f"{toplevel}.v").write_text(text if text is not None else text_of())
         if public_top:
-            vlt = f / "public_top.vlt"
-            vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
-            sources.append(vlt)
-            build_flags.append("--no-public-flat-rw")
+            (f / "public_top.vlt").write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
         log = f / "build.log"
-        makeflags = os.environ.get("MAKEFLAGS", "")
-        if cxx_opt:
-            os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={cxx_opt}".strip()
         try:
-            get_runner("verilator").build(sources=sources, hdl_toplevel=toplevel, build_dir=f, build_args=build_flags,
-                                          waves=waves, always=True, log_file=log)
-        except Exception as e:
-            tail = "\n".join(log.read_text().splitlines()[-30:]) if log.exists() else ""
-            raise RuntimeError(f"Verilator build of {config} failed ({e}); last lines of {log}:\n{tail}") from None
-        finally:
-            os.environ["MAKEFLAGS"] = makeflags
+            results = _cocotb_test_run(log, module="", compile_only=True,
+                                       **_sim_args(f, toplevel, waves, cxx_opt, public_top))
+        except (SystemExit, RuntimeError) as e:
+            raise RuntimeError(f"Verilator build of {config} failed ({e}); last lines of {log}:\n{_tail(log)}") \
+                from None
+        Path(results).unlink(missing_ok=True)  # cocotb-test makes an empty results file even when only building
+        _record_build(config, t0)
 
-    key = [text if source_key is None else source_key, flags, waves, version, toplevel] + \
+    key = [text if source_key is None else source_key, flags, waves, version, toplevel,
+           ["cocotb-test", metadata.version("cocotb-test"), cocotb.__version__]] + \
         ([cxx_opt] if cxx_opt else []) + (["public_top"] if public_top else [])
     cached_build(folder, key, build, keep=lambda f: (f / toplevel).exists())
     return folder
@@ -97,35 +219,35 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
                params: Mapping[str, object] | None = None, seed: int | None = None, waves: bool = False,
                testcase: str | None = None, extra_env: Mapping[str, str] | None = None,
                cxx_opt: str | None = None, quiet: bool = False, source_key=None, public_top: bool = False) -> None:
-    """Build ``config`` if needed and run the cocotb ``test_module`` (an importable module name) against it.
+    """Build ``config`` if needed (:func:`build_sim`) and run the cocotb ``test_module`` (an importable module
+    name) against it through ``cocotb_test.simulator.run``.
 
+    ``testcase`` selects tests by name (``COCOTB_TEST_FILTER``); ``extra_env`` adds environment variables.
     ``quiet=True`` sends the simulator's output to a log file in the build folder (its last lines are in the
     error when the run fails), so a command's own standard output stays clean (``--json``).
     Raises ``AssertionError`` when a cocotb test fails or none ran.
     """
     from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
 
     build_dir = build_sim(config, component, toplevel, waves=waves, cxx_opt=cxx_opt, source_key=source_key,
                           public_top=public_top)
-    env = {"DUT_PARAMS": json.dumps(dict(params or {})), **dict(extra_env or {})}
-    results = build_dir / f"results_{test_module.replace('.', '_')}_{os.getpid()}.xml"  # runs may overlap
-    log = build_dir / f"run_{test_module.replace('.', '_')}_{os.getpid()}.log" if quiet else None
+    env = {**_RUN_ENV, "DUT_PARAMS": json.dumps(dict(params or {})), **dict(extra_env or {})}
+    log = build_dir / f"run_{test_module.replace('.', '_')}_{os.getpid()}.log" if quiet else None  # runs may overlap
 
     def where() -> str:
-        if log is None or not log.exists():
-            return "see the captured output above"
-        return f"last lines of {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        return f"last lines of {log}:\n{_tail(log)}" if log is not None and log.exists() else \
+            "see the captured output above"
 
     try:
-        get_runner("verilator").test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-                                     build_dir=build_dir, test_dir=build_dir, seed=seed, extra_env=env,
-                                     waves=waves, testcase=testcase, results_xml=str(results), log_file=log)
-    except (SystemExit, RuntimeError) as e:  # the runner exits on failure under pytest: a test failure
-        raise AssertionError(f"cocotb run of {test_module} on {config} failed ({e}); seed {seed}; "
+        results = Path(_cocotb_test_run(log, module=test_module, seed=seed, testcase=testcase, extra_env=env,
+                                        **_sim_args(build_dir, toplevel, waves, cxx_opt, public_top)))
+    except (SystemExit, RuntimeError, ParseError) as e:  # a failed test or command; an empty results file
+        why = "cocotb wrote no results" if isinstance(e, ParseError) else e
+        raise AssertionError(f"cocotb run of {test_module} on {config} failed ({why}); seed {seed}; "
                              f"{where()}") from None
     tests, failed = get_results(results)
-    results.unlink()
+    if str(results) != os.environ.get("COCOTB_RESULTS_FILE"):  # not the file of cocotb-test's --cocotbxml plugin
+        results.unlink()
     if tests == 0:
         raise AssertionError(f"cocotb ran no test from {test_module} on {config}; {where()}")
     if failed:
