@@ -35,7 +35,7 @@ import numpy as np
 
 from model import digits
 from model.checks import INTEGER_DTYPES, check_choice, check_int, load_weights
-from model.dima.array import DIMAParams, dima_codes, recombine, weight_range
+from model.dima.array import DIMAParams, dima_codes, weight_range
 from model.nn import from_rows, im2col, max_pool
 
 __all__ = ["NETS", "ARCHITECTURES", "LayerSpec", "QLayer", "QuantNet", "weights_path", "load_digits_split",

@@ -50,7 +50,7 @@ from scripts.rtl.layer import engine_key, run_layer
 from scripts.sim.layer import CXX_OPT, PAPER_BANK_BYTES, LayerRun, engine_for
 from scripts.toolchain.cocotb_runner import SIM_BUILD, build_sim
 from scripts.toolchain.paths import BUILD
-from scripts.toolchain.verilator import build_cpp_harness, check_verilator, verilator_flags
+from scripts.toolchain.verilator import build_cpp_harness, check_verilator
 from scripts.toolchain.verilog import verilog_text
 
 __all__ = ["INPUTS", "CPP", "input_layout", "harness_cpp", "build_harness", "program_words", "run_harness",
@@ -371,7 +371,7 @@ def _cocotb_config(rows: int, cols: int) -> str:
 
 def _cold_builds(rows: int, cols: int, cxx_opt: str) -> dict:
     """Both Verilator builds from empty temporary folders (Verilog generated once more for each)."""
-    from cocotb_tools.runner import get_runner
+    from scripts.toolchain.cocotb_runner import compile_in
     check_verilator()
     engine = engine_for(rows, cols)
     with tempfile.TemporaryDirectory(prefix="bench_pe_array_") as tmp:
@@ -379,14 +379,7 @@ def _cold_builds(rows: int, cols: int, cxx_opt: str) -> dict:
         folder = Path(tmp) / "cocotb"
         folder.mkdir()
         (folder / f"{TOPLEVEL}.v").write_text(text)
-        makeflags = os.environ.get("MAKEFLAGS", "")
-        os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={CXX_OPT}".strip()      # as build_sim does for the engine
-        try:
-            t_coco, _ = _timed(get_runner("verilator").build, sources=[folder / f"{TOPLEVEL}.v"],
-                               hdl_toplevel=TOPLEVEL, build_dir=folder, build_args=verilator_flags("sim"),
-                               waves=False, always=True, log_file=folder / "build.log")
-        finally:
-            os.environ["MAKEFLAGS"] = makeflags
+        t_coco, _ = _timed(compile_in, folder, TOPLEVEL, cxx_opt=CXX_OPT)            # as build_sim does for the engine
         t_cpp, _ = _timed(build_harness, rows, cols, Path(tmp) / "cpp", cxx_opt)
     return {"verilog_seconds": t_gen, "cocotb_seconds": t_gen + t_coco, "cpp_seconds": t_cpp}
 

@@ -60,7 +60,6 @@ def load_npy(path: str, option: str, max_elements: int = MAX_NPY_ELEMENTS):
         file), a header whose shape and dtype need more or fewer bytes than follow it, more than ``max_elements``
         elements, a dtype that is not bool/integer/float/complex (object arrays would need pickle).
     """
-    import numpy as np
     from numpy.lib import format as npformat
 
     where = f"{option}: {path!r}"

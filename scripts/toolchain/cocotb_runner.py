@@ -46,7 +46,7 @@ from scripts.toolchain.paths import BUILD
 from scripts.toolchain.verilator import check_verilator, verilator_flags
 from scripts.toolchain.verilog import verilog_text
 
-__all__ = ["SIM_BUILD", "build_sim", "run_cocotb", "run_cocotb_bench"]
+__all__ = ["SIM_BUILD", "build_sim", "compile_in", "run_cocotb", "run_cocotb_bench"]
 
 SIM_BUILD = BUILD / "sim"
 
@@ -114,6 +114,21 @@ def _tail(path: Path | None, lines: int = 30) -> str:
     if path is None or not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def compile_in(folder: Path, toplevel: str, *, waves: bool = False, cxx_opt: str | None = None,
+               public_top: bool = False, name: str | None = None) -> None:
+    """Verilator build, uncached, of ``folder/<toplevel>.v`` (and ``public_top.vlt``) in ``folder`` through
+    cocotb-test, with the flags of :func:`build_sim` (which calls it; a benchmark of cold builds does too).
+    RuntimeError with the log's last lines on a failure."""
+    log = Path(folder) / "build.log"
+    try:
+        results = _cocotb_test_run(log, module="", compile_only=True,
+                                   **_sim_args(Path(folder), toplevel, waves, cxx_opt, public_top))
+    except (SystemExit, RuntimeError) as e:
+        raise RuntimeError(f"Verilator build of {name or toplevel} failed ({e}); last lines of {log}:\n"
+                           f"{_tail(log)}") from None
+    Path(results).unlink(missing_ok=True)  # cocotb-test makes an empty results file even when only building
 
 
 #: Seconds of the last build of each configuration, for the announcement of the next one.
@@ -198,14 +213,7 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
         (f / f"{toplevel}.v").write_text(text if text is not None else text_of())
         if public_top:
             (f / "public_top.vlt").write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
-        log = f / "build.log"
-        try:
-            results = _cocotb_test_run(log, module="", compile_only=True,
-                                       **_sim_args(f, toplevel, waves, cxx_opt, public_top))
-        except (SystemExit, RuntimeError) as e:
-            raise RuntimeError(f"Verilator build of {config} failed ({e}); last lines of {log}:\n{_tail(log)}") \
-                from None
-        Path(results).unlink(missing_ok=True)  # cocotb-test makes an empty results file even when only building
+        compile_in(f, toplevel, waves=waves, cxx_opt=cxx_opt, public_top=public_top, name=config)
         _record_build(config, t0)
 
     key = [text if source_key is None else source_key, flags, waves, version, toplevel,

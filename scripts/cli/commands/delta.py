@@ -14,7 +14,6 @@ shortest write pulse (eq. 16, at Δ_PT_MAX). Model and decisions: :mod:`model.st
 from __future__ import annotations
 
 import json
-import math
 
 from model.stt_ai import stt_mram as stt
 from model.checks import parse_real

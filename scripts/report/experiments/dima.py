@@ -444,7 +444,7 @@ def _energy(ctx, chosen):
     enc_c, mp_c = CLOSEST
     bits_c = chosen.get(enc_c)
     p = EnergyParams(encoding=enc_c, mapping=mp_c, adc_bits=bits_c)
-    d, a = digital_cost(p), dima_cost(p)
+    d = digital_cost(p)
     er, dr = ratios(p)
     rows = sensitivity(p)
     need = {r[0]: (solve_for_ratio(r[0], PAPER_ENERGY_RATIO, "energy", p),
