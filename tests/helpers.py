@@ -28,3 +28,19 @@ def measured_latency(cls, spec, operands) -> int:
     """Cycles from input to result of one isolated operation, observed in the simulator."""
     _, r = rtl_run(cls(), spec, [np.array([x]) for x in operands])
     return int(r.out_cycles[0] - r.in_cycles[0])
+
+
+def conv_loop(x, w, stride, pad):
+    """Direct cross-correlation (torch Conv2d), float64, loops over every output element."""
+    n, c, h, wd = x.shape
+    m, _, kh, kw = w.shape
+    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
+    xp[:, :, pad:pad + h, pad:pad + wd] = x
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    y = np.zeros((n, m, oh, ow))
+    for b in range(n):
+        for o in range(m):
+            for i in range(oh):
+                for j in range(ow):
+                    y[b, o, i, j] = np.sum(xp[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw] * w[o])
+    return y

@@ -12,24 +12,9 @@ import pytest
 
 from model.bcnn.dpu import (alpha, and_counts_to_dot, batch_norm, conv_output_size, im2col, k_map, max_pool,
                             multiply, sign)
+from tests.helpers import conv_loop
 
 U32 = 2.0 ** -24
-
-
-def _conv_loop(x, w, stride, pad):
-    """Direct cross-correlation (torch Conv2d), float64, loops over every output element."""
-    n, c, h, wd = x.shape
-    m, _, kh, kw = w.shape
-    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
-    xp[:, :, pad:pad + h, pad:pad + wd] = x
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
-    y = np.zeros((n, m, oh, ow))
-    for b in range(n):
-        for o in range(m):
-            for i in range(oh):
-                for j in range(ow):
-                    y[b, o, i, j] = np.sum(xp[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw] * w[o])
-    return y
 
 
 # ------------------------------------------------------------------------------------------------ batch norm
@@ -107,7 +92,7 @@ def test_im2col_convolution_matches_a_direct_loop(rng, n, c, h, w, m, kh, kw, st
     cols = im2col(x, kh, kw, stride, pad)
     assert cols.shape == (n * oh * ow, c * kh * kw) and cols.dtype == x.dtype and cols.flags.c_contiguous
     y = (cols @ wt.reshape(m, -1).T).reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
-    np.testing.assert_allclose(y, _conv_loop(x, wt, stride, pad), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, conv_loop(x, wt, stride, pad), rtol=1e-12, atol=1e-12)
 
 
 def test_im2col_row_and_column_order_as_documented(rng):
@@ -155,7 +140,7 @@ def test_xnor_approximation_is_exact_for_rank_one_magnitudes(rng):
     mag_w = rng.uniform(0.1, 2.0, m)
     x = mag_i * np.where(rng.random((n, c, h, w)) < 0.5, -1.0, 1.0)
     wt = mag_w[:, None, None, None] * np.where(rng.random((m, c, 3, 3)) < 0.5, -1.0, 1.0)
-    exact = _conv_loop(x, wt, 1, 0)  # (n, m, 4, 4)
+    exact = conv_loop(x, wt, 1, 0)  # (n, m, 4, 4)
     xb = im2col(sign(x), 3, 3)
     wb = sign(wt).reshape(m, -1).T
     dot = xb.astype(np.int32) @ wb.astype(np.int32)

@@ -13,6 +13,7 @@ import pytest
 
 from model import digits
 from model.nn import (col2im, conv2d, conv_output_size, from_rows, im2col, max_pool, max_pool_backward, to_rows)
+from tests.helpers import conv_loop
 
 # (n, c, h, w, m, kh, kw, stride, pad): non-default kernels, strides and paddings
 CONV_CASES = [
@@ -24,27 +25,6 @@ CONV_CASES = [
 ]
 
 
-def _conv_loop(x, w, stride, pad):
-    """Direct cross-correlation (torch Conv2d), float64, one output element at a time."""
-    n, c, h, wd = x.shape
-    m, _, kh, kw = w.shape
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
-    y = np.zeros((n, m, oh, ow))
-    for b in range(n):
-        for o in range(m):
-            for i in range(oh):
-                for j in range(ow):
-                    s = 0.0
-                    for ch in range(c):
-                        for di in range(kh):
-                            for dj in range(kw):
-                                r, q = i * stride + di - pad, j * stride + dj - pad
-                                if 0 <= r < h and 0 <= q < wd:
-                                    s += x[b, ch, r, q] * w[o, ch, di, dj]
-                    y[b, o, i, j] = s
-    return y
-
-
 # ------------------------------------------------------------------------------------------------ im2col
 @pytest.mark.parametrize("n,c,h,w,m,kh,kw,stride,pad", CONV_CASES)
 def test_im2col_is_a_convolution(rng, n, c, h, w, m, kh, kw, stride, pad):
@@ -54,7 +34,7 @@ def test_im2col_is_a_convolution(rng, n, c, h, w, m, kh, kw, stride, pad):
     oh, ow = conv_output_size(h, kh, stride, pad), conv_output_size(w, kw, stride, pad)
     cols = im2col(x, kh, kw, stride, pad)
     assert cols.shape == (n * oh * ow, c * kh * kw) and cols.dtype == x.dtype and cols.flags.c_contiguous
-    ref = _conv_loop(x, wt, stride, pad)
+    ref = conv_loop(x, wt, stride, pad)
     tol = 1e-12 * (np.abs(x).max() * np.abs(wt).max() * c * kh * kw)
     np.testing.assert_allclose(from_rows(cols @ wt.reshape(m, -1).T, n, oh, ow), ref, rtol=0, atol=tol)
     np.testing.assert_allclose(conv2d(x, wt, b, stride, pad), ref + b[None, :, None, None], rtol=0, atol=tol)
