@@ -1104,9 +1104,9 @@ def lenet_params(layers=LENET) -> int:
 def digits_train_size(test_fraction: float = 0.3) -> int:
     """Training images of scikit-learn's ``load_digits`` with the project's split (``train_test_split``,
     ``test_size=0.3``: the test set is ``ceil(0.3 n)``), as ``model/digits_cnn.py`` uses: 1257 of 1797."""
-    from sklearn.datasets import load_digits
+    from model import digits
     test_fraction = check_real("test_fraction", test_fraction, min=0, max=1, max_open=True)
-    n = int(load_digits().target.size)
+    n = int(digits.load("pixels")[1].size)
     return n - math.ceil(test_fraction * n)
 
 
