@@ -320,8 +320,15 @@ def _check_layers(layers, ternary, scales, biases) -> None:
             raise ValueError(f"{name}: ternary weights must be in {{-1, 0, 1}}")
 
 
+@dataclass(frozen=True)
 class _TernaryNet:
-    """What :class:`TernaryCNN` and :class:`TernaryMLP` share: noisy weights, error, the first layer's rows."""
+    """What :class:`TernaryCNN` and :class:`TernaryMLP` share: the stored layers (per layer an int8 ``(fan_in,
+    fan_out)`` matrix in {-1, 0, 1}, a scale and a bias), noisy weights, error, the first layer's rows."""
+
+    ternary: tuple
+    scales: tuple
+    biases: tuple
+    meta: dict = field(default_factory=dict)
 
     def weights(self, sigma: float = 0.0, rng: np.random.Generator | None = None,
                 level_sigmas: dict | None = None) -> list[np.ndarray]:
@@ -364,11 +371,6 @@ class _TernaryNet:
 class TernaryCNN(_TernaryNet):
     """A trained ternary CNN: per layer an int8 ``(fan_in, fan_out)`` matrix in {-1, 0, 1}, a scale and a bias."""
 
-    ternary: tuple
-    scales: tuple
-    biases: tuple
-    meta: dict = field(default_factory=dict)
-
     layers = LAYERS
     _forward = staticmethod(forward)
 
@@ -384,11 +386,6 @@ class TernaryCNN(_TernaryNet):
 @dataclass(frozen=True)
 class TernaryMLP(_TernaryNet):
     """A trained ternary MLP ``64 -> hidden... -> 10`` (:func:`mlp_layers`), stored like :class:`TernaryCNN`."""
-
-    ternary: tuple
-    scales: tuple
-    biases: tuple
-    meta: dict = field(default_factory=dict)
 
     _forward = staticmethod(mlp_forward)
 
