@@ -326,18 +326,21 @@ class Program:
 
 
 def build_program(shape: LayerShape, x_bits: np.ndarray, w_bits: np.ndarray, rows: int, cols: int,
-                  bank_words: int, spad_words: int | None = None, addr_width: int | None = None) -> Program:
+                  bank_words: int, spad_words: int | None = None, addr_width: int | None = None,
+                  out_base: int = 0) -> Program:
     """The operand program of a layer (``x_bits``, ``w_bits``: bfloat16 patterns in the layer's layout).
 
     ``spad_words`` (default ``2 * bank_words``) words of each partial are kept in the scratchpad, the rest spill;
-    ``addr_width`` is the engine's GLB address width (default: the least that holds the run's addresses).
+    ``addr_width`` is the engine's GLB address width (default: the least that holds the run's addresses);
+    ``out_base`` is the GLB word of the first output (the spill area follows the outputs), 0 by default.
     Weight tiles go through the one write port, a row per cycle, into the bank the pass does not use; a pass
     starts as soon as the previous one has streamed and its own weights can be in place (``bubbles`` counts the
     cycles it had to wait).
     """
     spad_words = 2 * bank_words if spad_words is None else spad_words
     mp = map_layer(shape, rows, cols, spad_words)
-    aw = glb_addr_width(mp, bank_words)
+    out_base = check_int("out_base", out_base, min=0, type_error=False)
+    aw = max(glb_addr_width(mp, bank_words), (out_base + mp.out_words + mp.spill_words - 1).bit_length())
     if addr_width is not None:
         if addr_width < aw:
             raise ValueError(f"addr_width={addr_width} cannot address the {mp.out_words + mp.spill_words} GLB "
@@ -400,8 +403,8 @@ def build_program(shape: LayerShape, x_bits: np.ndarray, w_bits: np.ndarray, row
         # tags, with the bottom row's operands
         w = np.arange(P)
         in_spad = w < spad_words
-        paddr = np.where(in_spad, w, mp.out_words + (w - spad_words))
-        oaddr = (((k if shape.kind == "conv" else 0) * mp.groups + g) * P) + w
+        paddr = np.where(in_spad, w, out_base + mp.out_words + (w - spad_words))
+        oaddr = out_base + (((k if shape.kind == "conv" else 0) * mp.groups + g) * P) + w
         tb = starts[j] + lat * (H - 1)
         prog.tag_valid[tb:tb + P] = True
         prog.tag_pass[tb:tb + P] = j
