@@ -373,7 +373,8 @@ class LayerController(wiring.Component):
         wj = written_passes
         bank_free = Signal()
         row_free_at = Signal(32)
-        m.d.comb += [row_free_at.eq(last_issue[wj[0]] + PE_LATENCY * wr_row),
+        free_base = Signal(32)      # pass j-2's last issue, latched at row 0 (pass j's own issue may overwrite it)
+        m.d.comb += [row_free_at.eq(Mux(wr_row == 0, last_issue[wj[0]], free_base) + PE_LATENCY * wr_row),
                      bank_free.eq((wj < 2) | ((issued_passes + 1 >= wj) & (T >= row_free_at)))]
         writing = (phase == 1) & (staged_passes > wj) & bank_free
         m.d.comb += [self.w_en.eq(writing), self.w_row.eq(wr_row[:len(self.w_row)] if H > 1 else 0),
@@ -386,7 +387,7 @@ class LayerController(wiring.Component):
         row0_written = Signal(32)                    # passes whose row 0 is written (issue may start)
         with m.If(writing & en):
             with m.If(wr_row == 0):
-                m.d.sync += row0_written.eq(wj + 1)
+                m.d.sync += [row0_written.eq(wj + 1), free_base.eq(last_issue[wj[0]])]
             with m.If(wr_row == H - 1):
                 m.d.sync += [wr_row.eq(0), written_passes.eq(wj + 1)]
             with m.Else():

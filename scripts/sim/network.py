@@ -58,7 +58,8 @@ def pack_descriptor(fields: dict) -> int:
 class Host(Agent):
     """Runs the network image by image, layer by layer, and measures it.
 
-    Per image: the weights, biases and the input image are written into the buffer (:meth:`GlobalBuffer.load` at
+    Per image: a fresh buffer (:meth:`NetworkRun.new_buffer`: its error draws depend only on the seed and the
+    image's index, so a run is the same in batches of any size), the weights, biases and the input image written into it (:meth:`GlobalBuffer.load` at
     the current cycle, as the off-chip DMA would before the layers need them), then each layer's descriptor is
     presented with ``start`` and the host waits for ``done``; after the last layer the logits are read from the
     buffer (with its errors). Per layer it records the cycles from ``start`` to ``done``, the array's cycles (first
@@ -78,13 +79,19 @@ class Host(Agent):
         self.waiting = False
         self.logits = []
         self.layer_stats: list[list[dict]] = []
+        self.occupancy: list[dict] = []      # per image: tensor -> cycles from its first write to its last read
+        self.max_age: list[dict] = []        # per image: tensor -> largest age of a word when read
+        self.image_cycles: list[int] = []
+        self.glb_counters: list[dict] = []
+        self._image_start = 0
         self._m = None
         self.finished = False
 
     def _begin_image(self, t):
         r = self.run
-        glb = r.glb
+        glb = r.new_buffer(self.image, t)
         x = self.images[self.image]
+        self._image_start = t
         for lp in r.plan.layers:
             L = lp.layer
             wname, bname = lp.tensors["weights"][0], lp.tensors["bias"][0]
@@ -138,6 +145,11 @@ class Host(Agent):
             self.layer += 1
             if self.layer == len(self.run.plan.layers):
                 self.logits.append(self.run.read_logits(t))
+                self.image_cycles.append(t - self._image_start)
+                tensors = self.run.glb.tensors
+                self.occupancy.append({n: rec.occupancy_cycles for n, rec in tensors.items()})
+                self.max_age.append({n: rec.max_read_age for n, rec in tensors.items()})
+                self.glb_counters.append(self.run.glb.counters())
                 self.image += 1
                 self.layer = -1
                 if self.progress is not None:
@@ -151,8 +163,9 @@ class Host(Agent):
 
 
 class ScheduleMonitor(Agent):
-    """Records what enters the array each cycle it is taken (``ready``): per row the operand sets (activations and
-    bank), per (row, bank) the weight rows written, and the tags, in order (:func:`reference_schedule`'s form)."""
+    """Records what enters the array each cycle it is taken (``ready``): per row the operand sets (activations, bank
+    and the weights that bank holds in that cycle, so a weight row overwritten too early shows), per (row, bank)
+    the weight rows written, and the tags, in order (:func:`reference_schedule`'s form)."""
 
     def __init__(self, rows: int, lanes: int):
         self.rows, self.lanes = rows, lanes
@@ -160,6 +173,7 @@ class ScheduleMonitor(Agent):
         self.rows_seq = [[] for _ in range(rows)]
         self.weights: dict = {}
         self.tags: list = []
+        self._held: dict = {}
 
     def observe(self, t, io):
         if not io.get("ready"):
@@ -171,9 +185,13 @@ class ScheduleMonitor(Agent):
             width = 16 * self.lanes
             for r in range(self.rows):
                 if valid >> r & 1:
-                    self.rows_seq[r].append(((act >> (width * r)) & ((1 << width) - 1), wsel >> r & 1))
+                    b = wsel >> r & 1
+                    self.rows_seq[r].append(((act >> (width * r)) & ((1 << width) - 1), b,
+                                             self._held.get((r, b), 0)))
         if io.get("w_en"):
-            self.weights.setdefault((io.get("w_row"), io.get("w_bank")), []).append(io.get("w_data"))
+            key = (io.get("w_row"), io.get("w_bank"))
+            self.weights.setdefault(key, []).append(io.get("w_data"))
+            self._held[key] = io.get("w_data")          # used from the next cycle on
         if io.get("tag_valid"):
             self.tags.append(io.get("tag"))
 
@@ -185,10 +203,14 @@ def reference_schedule(prog: pa.Program) -> dict:
     """The same record of the reference operand program (:func:`model.stt_ai.pe_array.build_program`)."""
     H, L = prog.act.shape[1], prog.act.shape[2]
     rows = [[] for _ in range(H)]
+    held: dict = {}
     for t in range(prog.cycles):
         for r in range(H):
             if prog.valid[t, r]:
-                rows[r].append((int(unpack_lanes_row(prog.act[t, r])), int(prog.wsel[t, r])))
+                b = int(prog.wsel[t, r])
+                rows[r].append((int(unpack_lanes_row(prog.act[t, r])), b, held.get((r, b), 0)))
+        if prog.w_en[t]:
+            held[(int(prog.w_row[t]), int(prog.w_bank[t]))] = int(unpack_lanes_row(prog.w_data[t]))
     weights: dict = {}
     for t in np.flatnonzero(prog.w_en):
         weights.setdefault((int(prog.w_row[t]), int(prog.w_bank[t])), []).append(
@@ -225,27 +247,34 @@ class NetworkRun:
     clock_hz : float
         Clock for the retention ages (eq. (14)).
     seed : int
-        Seed of the error draws (replayable).
+        Seed of the error draws (replayable): image ``i`` of the whole run (``first_index + `` its place here) gets
+        a buffer seeded from ``(seed, i)``.
+    first_index : int
+        Index of ``images[0]`` in the whole run.
+    tau_s : float, optional
+        The thermal attempt time of the device model (default :data:`model.stt_ai.stt_mram.TAU_ATTEMPT_S`).
     """
 
     def __init__(self, layers, images, rows: int = 4, cols: int = 4, *, bank_bytes: int = DEFAULT_BANK_BYTES,
                  glb_bytes: int = GLB_PAPER_BYTES, delta: float | None = None, ber: float = 0.0,
                  ultra: tuple | None = None, clock_hz: float = 1e9, glb_read_latency: int = 2,
-                 glb_write_latency: int = 4, seed: int = 0, tau_s: float | None = None, progress=None):
+                 glb_write_latency: int = 4, seed: int = 0, tau_s: float | None = None, first_index: int = 0,
+                 progress=None):
         images = np.asarray(images, np.uint16)
         self.bank_words = pa.bank_words_for(bank_bytes, cols)
         self.plan = net.plan_network(layers, images.shape[1:], rows, cols, self.bank_words)
         width = self.plan.word_bits
-        words = max(1, int(glb_bytes) // (width // 8))
+        self._glb_args = dict(words=max(1, int(glb_bytes) // (width // 8)), width=width,
+                              read_latency=glb_read_latency, write_latency=glb_write_latency, ber=ber,
+                              clock_hz=clock_hz)
         kw = {} if tau_s is None else {"tau_s": tau_s}
-        err = {}
         if delta is not None:
-            err["device"] = BankDevice(float(delta), **kw)
+            self._glb_args["device"] = BankDevice(float(delta), **kw)
         elif ultra is not None:
-            err["ultra"] = (BankDevice(float(ultra[0]), **kw), BankDevice(float(ultra[1]), **kw))
-            err["element_bits"] = 16
-        self.glb = GlobalBuffer(words, width, read_latency=glb_read_latency, write_latency=glb_write_latency,
-                                ber=ber, seed=seed, clock_hz=clock_hz, **err)
+            self._glb_args["ultra"] = (BankDevice(float(ultra[0]), **kw), BankDevice(float(ultra[1]), **kw))
+            self._glb_args["element_bits"] = 16
+        self.seed, self.first_index = int(seed), int(first_index)
+        self.glb = self._buffer(0)
         self.bases = self.plan.allocate(self.glb)
         self.descs = [pack_descriptor(lp.desc) for lp in self.plan.layers]
         self.host = Host(self, images, progress)
@@ -256,6 +285,23 @@ class NetworkRun:
     @property
     def agents(self):
         return [self.host, self.responder]
+
+    def image_seed(self, index: int) -> int:
+        """The error seed of image ``index`` of the whole run."""
+        return int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0])
+
+    def _buffer(self, index: int) -> GlobalBuffer:
+        return GlobalBuffer(**self._glb_args, seed=self.image_seed(self.first_index + index))
+
+    def new_buffer(self, index: int, cycle: int) -> GlobalBuffer:
+        """A fresh buffer for image ``index`` (of this run), its tensors at the planned bases, served from cycle
+        ``cycle`` on."""
+        glb = self._buffer(index)
+        glb.set_cycle(cycle)
+        if self.plan.allocate(glb) != self.bases:
+            raise AssertionError("the allocation changed between images")
+        self.glb = self.responder.model = glb
+        return glb
 
     def flips(self) -> dict:
         c = self.glb.counters()
@@ -269,6 +315,15 @@ class NetworkRun:
         words = [self.glb.read(base + i, cycle=t) for i in range(lp.y_words)]
         bits = 32 if lp.layer.out_fp32 else 16
         return net.decode_rows(words, lp.y_elems, lp.y_row_len, bits)
+
+    def summary(self) -> dict:
+        """What a run measured, JSON-ready: per image the layers' stats, tensor occupancies and cycles; the buffer's
+        counters and tensors."""
+        h = self.host
+        return {"layer_stats": h.layer_stats, "occupancy": h.occupancy, "max_read_age": h.max_age,
+                "image_cycles": h.image_cycles, "glb": h.glb_counters, "word_bits": self.plan.word_bits,
+                "tensors": {n: {"kind": rec.kind, "base": rec.base, "words": rec.words}
+                            for n, rec in self.glb.tensors.items()}}
 
     def layer_stats(self, i: int, m: dict) -> dict:
         lp = self.plan.layers[i]
@@ -302,5 +357,5 @@ def network_run_from_params(p: dict) -> NetworkRun:
     with np.load(p["in"]) as z:
         images = z["images"]
     layers = net.digits_cnn_layers(DigitsCNN.load(p.get("weights")))
-    keys = ("bank_bytes", "glb_bytes", "delta", "ber", "ultra", "clock_hz", "seed", "tau_s")
+    keys = ("bank_bytes", "glb_bytes", "delta", "ber", "ultra", "clock_hz", "seed", "tau_s", "first_index")
     return NetworkRun(layers, images, p["rows"], p["cols"], **{k: p[k] for k in keys if k in p})
