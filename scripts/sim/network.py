@@ -84,6 +84,7 @@ class Host(Agent):
         self.image_cycles: list[int] = []
         self.glb_counters: list[dict] = []
         self._image_start = 0
+        self._spad = {n: 0 for n in COUNTERS}   # the scratchpad's counters run on: each layer takes its difference
         self._m = None
         self.finished = False
 
@@ -137,7 +138,11 @@ class Host(Agent):
             m["stall_cycles"].append(t)
         if t > self.started and io.get("done"):
             m["done"] = t
-            m["counters"] = {n: int(io.get(n)) for n in COUNTERS + CONTROLLER_COUNTERS}
+            m["counters"] = {n: int(io.get(n)) for n in CONTROLLER_COUNTERS}
+            for n in COUNTERS:
+                now = int(io.get(n))
+                m["counters"][n] = now - self._spad[n]
+                self._spad[n] = now
             m["flips1"] = self.run.flips()
             m["acc1"] = (self.run.glb.reads, self.run.glb.writes)
             self.layer_stats[-1].append(self.run.layer_stats(self.layer, m))
