@@ -82,6 +82,7 @@ class Host(Agent):
         self.occupancy: list[dict] = []      # per image: tensor -> cycles from its first write to its last read
         self.max_age: list[dict] = []        # per image: tensor -> largest age of a word when read
         self.image_cycles: list[int] = []
+        self.readout_flips: list[int] = []   # per image: flips in the host's read of the logits
         self.glb_counters: list[dict] = []
         self._image_start = 0
         self._spad = {n: 0 for n in COUNTERS}   # the scratchpad's counters run on: each layer takes its difference
@@ -149,7 +150,9 @@ class Host(Agent):
             self.waiting = False
             self.layer += 1
             if self.layer == len(self.run.plan.layers):
+                before = sum(self.run.flips().values())
                 self.logits.append(self.run.read_logits(t))
+                self.readout_flips.append(sum(self.run.flips().values()) - before)
                 self.image_cycles.append(t - self._image_start)
                 tensors = self.run.glb.tensors
                 self.occupancy.append({n: rec.occupancy_cycles for n, rec in tensors.items()})
@@ -204,11 +207,14 @@ class ScheduleMonitor(Agent):
         return {"rows": self.rows_seq, "weights": self.weights, "tags": self.tags}
 
 
-def reference_schedule(prog: pa.Program) -> dict:
-    """The same record of the reference operand program (:func:`model.stt_ai.pe_array.build_program`)."""
-    H, L = prog.act.shape[1], prog.act.shape[2]
+def reference_schedule(prog: pa.Program, held: dict | None = None) -> dict:
+    """The same record of the reference operand program (:func:`model.stt_ai.pe_array.build_program`).
+
+    ``held`` maps (row, bank) to the weights the array holds before the program (default: all zero, after reset);
+    it is updated in place, so the records of consecutive layers can be chained."""
+    H = prog.act.shape[1]
     rows = [[] for _ in range(H)]
-    held: dict = {}
+    held = {} if held is None else held
     for t in range(prog.cycles):
         for r in range(H):
             if prog.valid[t, r]:

@@ -13,7 +13,7 @@ thermal stability Δ (retention failures of eq. (14) by each word's age, read di
 read bit error rate, ``--ultra`` STT-AI Ultra's two banks (the upper half of every bfloat16 element in the robust
 bank). ``--array RxC`` counts MACs as ``mram-accel layer`` does (R rows x C MAC columns, C a multiple of 3).
 
-Ranges: ``--images`` 1..(the test set, 360), ``--array`` R in 1..16 and C in 3..48, ``--delta`` and each ``--ultra``
+Ranges: ``--images`` 1..540 (the stored test set), ``--array`` R in 1..16 and C in 3..48, ``--delta`` and each ``--ultra``
 value (0, 200], ``--ber`` [0, 1), ``--seed`` 0..2^32-1, ``--batch`` 1..1000, ``--workers`` 1..256. Every value is
 checked before anything runs. Exit status 1 when no error is injected and a logit differs from the golden.
 """
@@ -25,7 +25,10 @@ import sys
 
 from model.checks import parse_int, parse_real
 
-__all__ = ["register"]
+__all__ = ["register", "TEST_IMAGES"]
+
+#: Images in the digits CNN's stored test set (``model.digits_cnn.load_test_set``; a test keeps this in step).
+TEST_IMAGES = 540
 
 
 def _parse_ultra(text: str) -> tuple[float, float]:
@@ -46,7 +49,7 @@ def _run(args) -> int:
     from scripts.common.options import array_pes, parse_seed
 
     rows, cols = array_pes(args.array)
-    images = parse_int(args.images, "--images", min=1, max=360)
+    images = parse_int(args.images, "--images", min=1, max=TEST_IMAGES)
     delta = parse_real(args.delta, "--delta", min=0, max=200, min_open=True) if args.delta is not None else None
     ber = parse_real(args.ber, "--ber", min=0, max=1, max_open=True) if args.ber is not None else 0.0
     ultra = _parse_ultra(args.ultra) if args.ultra is not None else None
@@ -95,7 +98,7 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     r = s.add_parser("run", help="run test images through the network on the RTL and compare with the golden")
     r.add_argument("--model", required=True, choices=("digits_cnn",), help="the network (digits_cnn)")
-    r.add_argument("--images", default="20", metavar="N", help="test images, 1..360 (default 20)")
+    r.add_argument("--images", default="20", metavar="N", help="test images, 1..540 (default 20)")
     r.add_argument("--array", default="4x12", metavar="RxC",
                    help="R rows x C MAC columns, C a multiple of 3 (default 4x12 = 4 x 4 PEs)")
     e = r.add_mutually_exclusive_group()
