@@ -14,6 +14,7 @@ from scripts.bench import bcnn as bench_bcnn
 from scripts.bench import bitcounter as bench_bitcounter
 from scripts.bench import dse as bench_dse
 from scripts.bench import fp as bench_fp
+from scripts.bench import network as bench_network
 from scripts.bench import packed as bench_packed
 from scripts.bench import pe_array as bench_pe_array
 
@@ -41,6 +42,14 @@ def test_bench_packed_smoke(capsys, tmp_path):
     import json
     saved = json.loads(out.read_text())["blocks"]["bf16_mac_p64"]
     assert saved["cpp_per_s"] > 0 and saved["cocotb_per_s"]["vpi"] > 0
+
+
+def test_bench_network_smoke(capsys):
+    """Issue 19 item 8: the digits CNN on the 2 x 2-PE accelerator (the build of ``tb/test_network.py``): simulated
+    cycles per second and where the loop's time goes."""
+    assert bench_network.main(["--images", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "simulated cycles/s" in out and "where the (profiled) loop" in out and "bit-exact against the golden: True" in out
 
 
 def test_bench_bcnn_smoke(capsys):

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pstats
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import numpy as np
 from tqdm import tqdm
 
 from model.stt_ai import pe_array as pa
+from scripts.bench.timing import profile_cocotb
 from scripts.common.options import check_ranges
 from scripts.rtl.layer import engine_key, run_layer
 from scripts.sim.layer import CXX_OPT, PAPER_BANK_BYTES, LayerRun, engine_for
@@ -414,28 +414,10 @@ def _cached_builds(rows: int, cols: int, cxx_opt: str) -> tuple[dict, Path]:
 
 def _profile_cocotb(run_args: tuple, run_kwargs: dict, config: str, top: int = 10) -> dict:
     """One more cocotb run with cocotb's profiler; the ``top`` functions by own time, and the profile total."""
-    pstat = SIM_BUILD / config / "cocotb.pstat"
-    t_start = time.time()
-    old = os.environ.get("COCOTB_ENABLE_PROFILING")
-    os.environ["COCOTB_ENABLE_PROFILING"] = "1"
-    try:
-        res = run_layer(*run_args, **run_kwargs)
-    finally:
-        if old is None:
-            del os.environ["COCOTB_ENABLE_PROFILING"]
-        else:
-            os.environ["COCOTB_ENABLE_PROFILING"] = old
-    if not pstat.exists() or pstat.stat().st_mtime < t_start - 1:
-        return {"error": f"no fresh profile at {pstat}"}
-    stats = pstats.Stats(str(pstat))
-    pstat.unlink()
-    total = stats.total_tt
-    rows = []
-    for (file, line, func), (_, calls, tt, ct, _) in stats.stats.items():
-        rows.append({"function": f"{Path(file).name}:{line}({func})", "calls": calls, "own_seconds": tt,
-                     "cumulative_seconds": ct})
-    rows.sort(key=lambda r: -r["own_seconds"])
-    return {"total_seconds": total, "sim_seconds": res.stats["sim_seconds"], "top": rows[:top]}
+    res, prof = profile_cocotb(lambda: run_layer(*run_args, **run_kwargs), config, top)
+    if "error" not in prof:
+        prof["sim_seconds"] = res.stats["sim_seconds"]
+    return prof
 
 
 def main(argv=None) -> int:
