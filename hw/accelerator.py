@@ -53,6 +53,12 @@ class Accelerator(wiring.Component):
         Scratchpad words per bank.
     glb_addr_width : int
         GLB word address bits.
+
+    Attributes
+    ----------
+    latency : int
+        Array cycles from an operand set's issue to its result row's scratchpad write, no stall: the skew
+        ``11 (rows - 1)`` plus :attr:`hw.layer_engine.LayerEngine.latency`.
     """
 
     def __init__(self, rows: int = 4, cols: int = 4, *, bank_words: int = 256, glb_addr_width: int = 24):
@@ -75,7 +81,12 @@ class Accelerator(wiring.Component):
         super().__init__(ports)
 
     @property
+    def latency(self) -> int:
+        return 11 * (self.rows - 1) + LayerEngine.latency
+
+    @property
     def max_width(self) -> int:
+        """Widest conv input row: one GLB word of bfloat16."""
         return 2 * self.lanes
 
     def elaborate(self, platform):

@@ -107,6 +107,11 @@ class LayerController(wiring.Component):
         Width of the engine's tag (:func:`hw.scratchpad.tag_layout`).
     fifo_depth : int
         Outstanding GLB requests of the controller (default 16).
+
+    Attributes
+    ----------
+    latency : int
+        Array cycles from an operand set's issue to the bottom row receiving it: the skew, ``11 (rows - 1)``.
     """
 
     def __init__(self, rows: int = 4, cols: int = 4, *, addr_width: int = 24, tag_width: int = 51,
@@ -132,6 +137,10 @@ class LayerController(wiring.Component):
         }
         ports.update({name: Out(32) for name in CONTROLLER_COUNTERS})
         super().__init__(ports)
+
+    @property
+    def latency(self) -> int:
+        return PE_LATENCY * (self.rows - 1)
 
     @property
     def max_width(self) -> int:
@@ -197,31 +206,6 @@ class LayerController(wiring.Component):
         lb_fc = [[Signal(16, name=f"lb_fc_{b}_{r}") for r in range(H)] for b in range(2)]
         lb_count = [Signal(16, name=f"lb_count_{b}") for b in range(2)]  # entries received
 
-        # response routing (staged rows and line-buffer counts also grow from the zero fills below: one sum)
-        staged_resp, staged_zero = Signal(H), Signal(H)
-        lb_resp = [Signal(name=f"lb_resp_{b}") for b in range(2)]
-        lb_zero = [Signal(name=f"lb_zero_{b}") for b in range(2)]
-        m.d.sync += staged.eq(staged | staged_resp | staged_zero)
-        for b in range(2):
-            m.d.sync += lb_count[b].eq(lb_count[b] + lb_resp[b] + lb_zero[b])
-        with m.If(rv):
-            with m.Switch(resp.kind):
-                with m.Case(_D_WGT):
-                    for r in range(H):
-                        with m.If(resp.r == r):
-                            m.d.sync += staging[r].eq(rdata[:16 * L])
-                    m.d.comb += staged_resp.eq((Const(1, H) << resp.r)[:H])
-                with m.Case(_D_LB):
-                    for b in range(2):
-                        with m.If(resp.b == b):
-                            m.d.comb += lb_resp[b].eq(1)
-                            for r in range(H):
-                                with m.If(resp.r == r):
-                                    m.d.sync += lb_fc[b][r].eq(rdata.word_select(resp.lane, 16))
-                                    for c in range(CA):
-                                        with m.If(resp.c == c):
-                                            m.d.sync += lb[b][r][c].eq(rdata)
-
         # ------------------------------------------------------------------ the job sequencer (fetch side)
         # Jobs in order: for each pass j, W(j) then X(j). Loop state of the pass being fetched:
         fk = Signal(DIM_BITS)
@@ -260,6 +244,46 @@ class LayerController(wiring.Component):
         m.d.comb += [ihp.eq(oh_c * d.stride + w_kr), ih.eq(ihp - d.pad)]
         conv_entry_ok = row_ok & (oh_c < d.oh) & (ihp >= d.pad) & (ihp - d.pad < d.h)
 
+        # response routing (staged rows and line-buffer counts also grow from the zero fills below: one sum)
+        staged_resp, staged_zero = Signal(H), Signal(H)
+        lb_resp = [Signal(name=f"lb_resp_{b}") for b in range(2)]
+        lb_zero = [Signal(name=f"lb_zero_{b}") for b in range(2)]
+        m.d.sync += staged.eq(staged | staged_resp | staged_zero)
+        for b in range(2):
+            m.d.sync += lb_count[b].eq(lb_count[b] + lb_resp[b] + lb_zero[b])
+        # Every register below is written from flat strobes (a response, or a zero fill of the jobs), which keeps
+        # the elaborated netlist small.
+        resp_wgt = rv & (resp.kind == _D_WGT)
+        resp_lb = rv & (resp.kind == _D_LB)
+        zero_wgt = Signal()                           # the weight job zero-fills row `jr` (an idle row)
+        zero_lb = Signal()                            # the operand job zero-fills entry (fb, jr, jc)
+        seg_set = Signal()                            # the operand job records row jr's segment in buffer fb
+        m.d.comb += [staged_resp.eq(Cat(resp_wgt & (resp.r == r) for r in range(H))),
+                     staged_zero.eq(Cat(zero_wgt & (jr == r) for r in range(H)))]
+        for r in range(H):
+            with m.If(resp_wgt & (resp.r == r)):
+                m.d.sync += staging[r].eq(rdata[:16 * L])
+            with m.Elif(zero_wgt & (jr == r)):
+                m.d.sync += staging[r].eq(0)
+        for b in range(2):
+            m.d.comb += [lb_resp[b].eq(resp_lb & (resp.b == b)), lb_zero[b].eq(zero_lb & (fb == b))]
+            for r in range(H):
+                r_resp = resp_lb & (resp.b == b) & (resp.r == r)
+                r_zero = zero_lb & (fb == b) & (jr == r)
+                with m.If(r_resp):
+                    m.d.sync += lb_fc[b][r].eq(rdata.word_select(resp.lane, 16))
+                with m.Elif(r_zero):
+                    m.d.sync += lb_fc[b][r].eq(0)
+                for c in range(CA):
+                    with m.If(r_resp & (resp.c == c)):
+                        m.d.sync += lb[b][r][c].eq(rdata)
+                    with m.Elif(r_zero & (jc == c)):
+                        m.d.sync += lb[b][r][c].eq(0)
+                with m.If(seg_set & (fb == b) & (jr == r)):
+                    m.d.sync += [lb_off[b][r].eq(3 * w_seg),
+                                 lb_taps[b][r].eq(Cat(row_ok & (3 * w_seg + i < d.kw) for i in range(3)))]
+
+
         m.d.comb += req.eq(0)
         with m.If(phase == 1):
             with m.Switch(job):
@@ -280,11 +304,7 @@ class LayerController(wiring.Component):
                         with m.If(accepted):
                             m.d.sync += counters["weight_reads"].eq(counters["weight_reads"] + 1)
                     with m.Else():                    # idle row: zero weights, no read
-                        m.d.comb += adv.eq(1)
-                        for r in range(H):
-                            with m.If(jr == r):
-                                m.d.sync += staging[r].eq(0)
-                        m.d.comb += staged_zero.eq((Const(1, H) << jr)[:H])
+                        m.d.comb += [adv.eq(1), zero_wgt.eq(1)]
                     with m.If(adv):
                         m.d.sync += step_row()
                         m.d.sync += jr.eq(jr + 1)
@@ -297,9 +317,6 @@ class LayerController(wiring.Component):
                             m.d.sync += [fetch_active.eq(1), w_ch.eq(cs_ch), w_kr.eq(cs_kr), w_seg.eq(cs_seg),
                                          w_gi.eq(cs_gi), fc_word.eq(cs_fc_word), fc_lane.eq(cs_fc_lane),
                                          oh_c.eq(fg * CA)]
-                            for b in range(2):
-                                with m.If(fb == b):
-                                    m.d.sync += lb_count[b].eq(0)
                         with m.Elif(fetch_active):
                             adv = Signal()
                             entry_last = Signal()
@@ -316,25 +333,9 @@ class LayerController(wiring.Component):
                                 with m.If(accepted):
                                     m.d.sync += counters["operand_reads"].eq(counters["operand_reads"] + 1)
                             with m.Else():
-                                m.d.comb += adv.eq(1)
-                                for b in range(2):
-                                    with m.If(fb == b):
-                                        for r in range(H):
-                                            with m.If(jr == r):
-                                                m.d.sync += lb_fc[b][r].eq(0)
-                                                for c in range(CA):
-                                                    with m.If(jc == c):
-                                                        m.d.sync += lb[b][r][c].eq(0)
-                                        m.d.comb += lb_zero[b].eq(1)
+                                m.d.comb += [adv.eq(1), zero_lb.eq(1)]
                             with m.If(adv):
-                                with m.If(jc == 0):   # the row's segment: its taps and offset
-                                    for b in range(2):
-                                        with m.If(fb == b):
-                                            for r in range(H):
-                                                with m.If(jr == r):
-                                                    m.d.sync += lb_off[b][r].eq(3 * w_seg)
-                                                    m.d.sync += lb_taps[b][r].eq(Cat(
-                                                        row_ok & (3 * w_seg + i < d.kw) for i in range(3)))
+                                m.d.comb += seg_set.eq(jc == 0)         # the row's segment: taps and offset
                                 with m.If(entry_last):
                                     m.d.sync += [jc.eq(0), jr.eq(jr + 1), oh_c.eq(fg * CA)]
                                     m.d.sync += step_row()
@@ -425,8 +426,8 @@ class LayerController(wiring.Component):
                     off = Mux(ib, lb_off[1][r], lb_off[0][r])
                     taps = Mux(ib, lb_taps[1][r], lb_taps[0][r])
                     m.d.comb += [idxp.eq(xcol + off + i), idx.eq(idxp - d.pad)]
-                    vals = Array(entry.word_select(v, 16) for v in range(VPW))
-                    conv_v = Mux(taps[i] & (idxp >= d.pad) & (idx < d.w), vals[idx[:8]], 0)
+                    conv_v = Mux(taps[i] & (idxp >= d.pad) & (idx < d.w),
+                                 entry.word_select(idx[:max(1, (VPW - 1).bit_length())], 16), 0)
                     fc_v = Mux(ib, lb_fc[1][r], lb_fc[0][r])
                     m.d.comb += act0[r][c * 3 + i].eq(Mux(d.conv, conv_v, fc_v))
         w = pos
@@ -488,11 +489,11 @@ class LayerController(wiring.Component):
         m.d.comb += self.post_out_ready.eq(~pack_full)
         with m.If(self.post_out_valid & ~pack_full):
             m.d.sync += y_taken.eq(y_taken + 1)
-            elem16 = Cat(self.post_out, Const(0, 16))
-            elem = Mux(d.out_fp32, self.post_out_fp32, elem16)
-            shifted = Signal(width + 32)
-            m.d.comb += shifted.eq(Mux(d.out_fp32, elem << (pack_n * 32), elem << (pack_n * 16)))
-            m.d.sync += [pack.eq(pack | shifted[:width]), pack_n.eq(pack_n + 1)]
+            with m.If(d.out_fp32):
+                m.d.sync += pack.word_select(pack_n[:max(1, (L - 1).bit_length())], 32).eq(self.post_out_fp32)
+            with m.Else():
+                m.d.sync += pack.word_select(pack_n[:max(1, (VPW - 1).bit_length())], 16).eq(self.post_out)
+            m.d.sync += pack_n.eq(pack_n + 1)
             with m.If((pack_n + 1 == d.y_row_len) | (y_taken + 1 == d.y_elems)):
                 m.d.sync += pack_full.eq(1)
         writing_y = (phase >= 2) & pack_full

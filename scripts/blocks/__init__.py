@@ -199,7 +199,19 @@ def _layer_engine(rows=4, cols=4, bank_words=554, glb_addr_width=24):
     return LayerEngine(rows, cols, bank_words=bank_words, glb_addr_width=glb_addr_width)
 
 
+def _layer_controller(rows=4, cols=4, addr_width=24):
+    from hw.layer_controller import LayerController
+    from hw.scratchpad import tag_layout
+    return LayerController(rows, cols, addr_width=addr_width, tag_width=tag_layout(addr_width).size)
+
+
+def _accelerator(rows=4, cols=4, bank_words=21, glb_addr_width=24):
+    from hw.accelerator import Accelerator
+    return Accelerator(rows, cols, bank_words=bank_words, glb_addr_width=glb_addr_width)
+
+
 _ARRAY_SOURCE = "stt-ai-mishty-sadi.txt, Sections III.A-B, IV.D, Figs. 2-5"
+_NETWORK_TESTS = ("tests/test_network.py", "tb/test_network.py")
 _LAYER_TESTS = ("tests/test_pe_array.py", "tb/test_layer.py")
 
 
@@ -476,6 +488,17 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         name="layer_engine", factory=_layer_engine, config={"rows": 4, "cols": 4, "bank_words": 554}, stream=None,
         latency="latency", stimulus=None, golden=None, source=_ARRAY_SOURCE,
         configs={"2x2": {"rows": 2, "cols": 2, "bank_words": 1109}}, verified_by=_LAYER_TESTS),
+    # The controller and the accelerator run whole networks (golden: model/stt_ai/network.py golden_network; the
+    # controller's schedule is checked against model/stt_ai/pe_array.py build_program). Defaults: the 4 x 4-PE
+    # accelerator of `mram-accel network run` with its 1 KB scratchpad banks (21 words).
+    BlockSpec(
+        name="layer_controller", factory=_layer_controller, config={"rows": 4, "cols": 4}, stream=None,
+        latency="latency", stimulus=None, golden=None, source=_ARRAY_SOURCE + "; Section III.B (ofmap to next ifmap)",
+        configs={"2x2": {"rows": 2, "cols": 2}}, verified_by=_NETWORK_TESTS),
+    BlockSpec(
+        name="accelerator", factory=_accelerator, config={"rows": 4, "cols": 4, "bank_words": 21}, stream=None,
+        latency="latency", stimulus=None, golden=None, source=_ARRAY_SOURCE + "; Section III.B (ofmap to next ifmap)",
+        configs={"2x2": {"rows": 2, "cols": 2, "bank_words": 42}}, verified_by=_NETWORK_TESTS),
     BlockSpec(
         name="dima_post", factory=_dima_post_factory,
         config={"b_w": 4, "slice_bits": 8, "acc_width": 32, "b_out": 8},

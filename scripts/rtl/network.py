@@ -12,8 +12,10 @@ live only in the buffer's reads and writes, drawn per image from ``(seed, image 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from model.checks import check_int, check_real
 from model.digits_cnn import load_test_set
 from model.stt_ai import network as net
 from model.stt_ai import pe_array as pa
-from scripts.sim.network import DEFAULT_BANK_BYTES, GLB_ADDR_WIDTH, NetworkRun, accelerator_for
+from scripts.sim.network import DEFAULT_BANK_BYTES, GLB_ADDR_WIDTH, NetworkRun, accelerator_for, progress_writer
 
 __all__ = ["run_network", "test_images", "MODELS", "accelerator_key", "summarise"]
 
@@ -57,7 +59,8 @@ def _batch(item: dict) -> dict:
     if item["backend"] == "amaranth":
         from scripts.sim.amaranth_backend import run_amaranth
         layers = net.digits_cnn_layers()
-        run = NetworkRun(layers, images, item["rows"], item["cols"], first_index=item["first_index"], **opts)
+        run = NetworkRun(layers, images, item["rows"], item["cols"], first_index=item["first_index"],
+                         progress=progress_writer(item.get("progress_file")), **opts)
         t0 = time.perf_counter()
         cycles = run_amaranth(accelerator_for(item["rows"], item["cols"], run.bank_words), run.agents,
                               max_cycles=2_000_000 * len(images))
@@ -71,7 +74,7 @@ def _batch(item: dict) -> dict:
         spec, out = Path(tmp) / "images.npz", Path(tmp) / "out.npz"
         np.savez(spec, images=images)
         meta = {"rows": rows, "cols": cols, "in": str(spec), "out": str(out), "first_index": item["first_index"],
-                **opts}
+                "progress_file": item.get("progress_file"), **opts}
         run_cocotb(config=f"accelerator_{rows}x{cols}_b{bank_words}",
                    component=lambda: accelerator_for(rows, cols, bank_words), toplevel="accelerator",
                    test_module=TEST_MODULE, params=meta, seed=opts.get("seed", 0), cxx_opt=CXX_OPT, quiet=True,
@@ -82,7 +85,7 @@ def _batch(item: dict) -> dict:
 
 def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, cols: int = 4,
                 delta: float | None = None, ber: float = 0.0, ultra: tuple | None = None, seed: int = 0,
-                backend: str = "verilator", batch: int = 10, mapper=None, progress=None,
+                backend: str = "verilator", batch: int = 10, mapper=None, progress=None, on_layer=None,
                 clock_hz: float = 1e9, tau_s: float | None = None, bank_bytes: int = DEFAULT_BANK_BYTES) -> dict:
     """Run ``images`` test images through the network on the RTL; return the summary (:func:`summarise`).
 
@@ -107,6 +110,9 @@ def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, c
         ``mapper(func, items, progress=None)`` (:mod:`scripts.rtl.scaleout`); serial by default.
     progress : callable, optional
         ``progress(iterable, total=)`` around the batches (e.g. tqdm).
+    on_layer : callable, optional
+        ``on_layer(image index, layer name)`` as each layer of each image finishes (serial runs only: the simulator
+        appends to a file that a thread of this process follows).
     clock_hz, tau_s : float
         Clock of the retention ages and the device's attempt time.
     """
@@ -135,15 +141,50 @@ def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, c
     items = [{"images": x[i:i + batch].tolist(), "first_index": i, "rows": rows, "cols": cols,
               "backend": backend, "opts": opts} for i in range(0, len(x), batch)]
     t0 = time.perf_counter()
-    if mapper is None:
-        from scripts.rtl.scaleout import serial_mapper
-        mapper = serial_mapper
-    results = mapper(_batch, items, progress=progress)
+    from scripts.rtl.scaleout import serial_mapper
+    mapper = serial_mapper if mapper is None else mapper
+    with tempfile.TemporaryDirectory() as tmp, _follow(Path(tmp) / "progress.txt",
+                                                       on_layer if mapper is serial_mapper else None) as path:
+        for it in items:
+            it["progress_file"] = path
+        results = mapper(_batch, items, progress=progress)
     seconds = time.perf_counter() - t0
     golden = [net.golden_network(plan, xi)[-1]["y"] for xi in x]
     return summarise(plan, results, golden, labels, seconds=seconds, config={
         "model": model, "images": len(x), "array": f"{rows}x{cols}", "delta": delta, "ber": ber,
         "ultra": list(ultra) if ultra else None, "seed": seed, "backend": backend, "clock_hz": clock_hz})
+
+
+@contextlib.contextmanager
+def _follow(path: Path, on_layer):
+    """Yield the progress file's name (``None`` without ``on_layer``) while a thread passes its new lines to
+    ``on_layer``."""
+    if on_layer is None:
+        yield None
+        return
+    path.touch()
+    stop = threading.Event()
+
+    def follow():
+        seen = 0
+        while True:
+            done = stop.is_set()
+            lines = path.read_text().splitlines()
+            for line in lines[seen:]:
+                image, layer = line.split(" ", 1)
+                on_layer(int(image), layer)
+            seen = len(lines)
+            if done:
+                return
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield str(path)
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _mean(values) -> float:

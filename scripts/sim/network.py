@@ -70,6 +70,7 @@ class Host(Agent):
     watches = ("done", "issue", "ready", "array_out_valid") + COUNTERS + CONTROLLER_COUNTERS
 
     def __init__(self, run: "NetworkRun", images: np.ndarray, progress=None):
+        """``progress(image index in the whole run, layer name)`` is called as each layer finishes."""
         self.run = run
         self.images = images
         self.progress = progress
@@ -148,6 +149,8 @@ class Host(Agent):
             m["acc1"] = (self.run.glb.reads, self.run.glb.writes)
             self.layer_stats[-1].append(self.run.layer_stats(self.layer, m))
             self.waiting = False
+            if self.progress is not None:
+                self.progress(self.run.first_index + self.image, self.run.plan.layers[self.layer].name)
             self.layer += 1
             if self.layer == len(self.run.plan.layers):
                 before = sum(self.run.flips().values())
@@ -160,8 +163,6 @@ class Host(Agent):
                 self.glb_counters.append(self.run.glb.counters())
                 self.image += 1
                 self.layer = -1
-                if self.progress is not None:
-                    self.progress(self.image)
                 if self.image == len(self.images):
                     self.finished = True
 
@@ -369,4 +370,18 @@ def network_run_from_params(p: dict) -> NetworkRun:
         images = z["images"]
     layers = net.digits_cnn_layers(DigitsCNN.load(p.get("weights")))
     keys = ("bank_bytes", "glb_bytes", "delta", "ber", "ultra", "clock_hz", "seed", "tau_s", "first_index")
-    return NetworkRun(layers, images, p["rows"], p["cols"], **{k: p[k] for k in keys if k in p})
+    return NetworkRun(layers, images, p["rows"], p["cols"], progress=progress_writer(p.get("progress_file")),
+                      **{k: p[k] for k in keys if k in p})
+
+
+def progress_writer(path: str | None):
+    """A ``progress(image, layer)`` that appends ``"image layer"`` lines to ``path`` (read by the launching
+    process: :func:`scripts.rtl.network.run_network`), or ``None``."""
+    if not path:
+        return None
+
+    def progress(image: int, layer: str) -> None:
+        with open(path, "a") as f:
+            f.write(f"{image} {layer}\n")
+
+    return progress

@@ -39,10 +39,20 @@ def _parse_ultra(text: str) -> tuple[float, float]:
             parse_real(parts[1].strip(), "--ultra DELTA_RELAXED", min=0, max=200, min_open=True))
 
 
-def _progress(total_images: int, layers: int):
+def _progress(serial: bool, images: int, layers: int):
+    """``(progress, on_layer, close)``: a bar over the layers of every image (serial runs), or over the batches
+    (Dask: the simulators run elsewhere)."""
     from tqdm import tqdm
-    return lambda it, total=None: tqdm(it, total=total, desc=f"network ({total_images} images, {layers} layers "
-                                       "each)", unit="batch", file=sys.stderr, disable=None)
+    if not serial:
+        return (lambda it, total=None: tqdm(it, total=total, desc="network batches", unit="batch", file=sys.stderr,
+                                            disable=None)), None, lambda: None
+    bar = tqdm(total=images * layers, desc="network", unit="layer", file=sys.stderr, disable=None)
+
+    def on_layer(image: int, layer: str) -> None:
+        bar.set_postfix_str(f"image {image + 1}/{images}, {layer}", refresh=False)
+        bar.update(1)
+
+    return None, on_layer, bar.close
 
 
 def _run(args) -> int:
@@ -65,9 +75,14 @@ def _run(args) -> int:
     print(f"mram-accel network: {images} images of {args.model} on a {rows}x{3 * cols}-MAC array ({args.backend}; "
           "a first Verilator build of an array size takes minutes)", file=sys.stderr, flush=True)
     serial = workers is None and args.scheduler is None
-    with mapper_for(args.scheduler, workers, serial=serial) as mapper:
-        res = run_network(args.model, images, rows=rows, cols=cols, delta=delta, ber=ber, ultra=ultra, seed=seed,
-                          backend=args.backend, batch=batch, mapper=mapper, progress=_progress(images, 4))
+    progress, on_layer, close = _progress(serial, images, 4)
+    try:
+        with mapper_for(args.scheduler, workers, serial=serial) as mapper:
+            res = run_network(args.model, images, rows=rows, cols=cols, delta=delta, ber=ber, ultra=ultra,
+                              seed=seed, backend=args.backend, batch=batch, mapper=None if serial else mapper,
+                              progress=progress, on_layer=on_layer)
+    finally:
+        close()
     clean = delta is None and ber == 0 and ultra is None
     if args.json:
         print(json.dumps(res, indent=1))
