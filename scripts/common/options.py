@@ -19,7 +19,7 @@ from model.checks import describe_range, parse_int, parse_real
 
 __all__ = ["DURATION_UNITS_S", "MAX_DURATION_S", "MAX_TEMPERATURE_K", "MAX_FREQUENCY_HZ", "MAX_SEED",
            "parse_duration", "parse_probability", "parse_temperature", "parse_fraction", "FREQUENCY_UNITS_HZ",
-           "parse_frequency", "parse_seed", "format_duration", "check_ranges", "array_pes"]
+           "parse_frequency", "parse_seed", "format_duration", "check_ranges"]
 
 #: Accepted time units and their length in seconds (year = Julian year, 365.25 days).
 DURATION_UNITS_S = {
@@ -138,19 +138,3 @@ def check_ranges(parser, args, ranges: dict) -> None:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}, got {value}")
-
-
-def array_pes(spec: str) -> tuple[int, int]:
-    """(rows, PE columns) of ``--array RxC`` (C MAC columns, a multiple of 3)."""
-    from model.stt_ai.dse import parse_array
-
-    try:
-        arr = parse_array(spec)
-    except ValueError as e:
-        raise ValueError(f"--array: {e}") from None
-    if arr.cols % 3:
-        raise ValueError(f"--array: C (MAC columns) must be a multiple of 3 (3 MACs per PE), got {spec!r}")
-    if arr.rows > 16 or arr.cols > 48:
-        raise ValueError(f"--array: simulation takes R in 1..16 rows and C in 3..48 MAC columns, got {spec!r} (the "
-                         "paper's 42x42 array: mram-accel verilog|lint pe_array --config paper)")
-    return arr.rows, arr.cols // 3

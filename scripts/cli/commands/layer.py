@@ -36,8 +36,9 @@ import sys
 import numpy as np
 
 from model.checks import parse_int, parse_real
+from model.stt_ai.dse import parse_array
 
-__all__ = ["register", "load_bf16"]
+__all__ = ["register", "load_bf16", "array_pes"]
 
 
 def load_bf16(path: str, option: str, round_: bool) -> np.ndarray:
@@ -66,9 +67,23 @@ def load_bf16(path: str, option: str, round_: bool) -> np.ndarray:
     return (bits >> 16).astype(np.uint16)
 
 
+def array_pes(spec: str) -> tuple[int, int]:
+    """(rows, PE columns) of ``--array RxC`` (C MAC columns, a multiple of 3)."""
+    try:
+        arr = parse_array(spec)
+    except ValueError as e:
+        raise ValueError(f"--array: {e}") from None
+    if arr.cols % 3:
+        raise ValueError(f"--array: C (MAC columns) must be a multiple of 3 (3 MACs per PE), got {spec!r}")
+    if arr.rows > 16 or arr.cols > 48:
+        raise ValueError(f"--array: simulation takes R in 1..16 rows and C in 3..48 MAC columns, got {spec!r} (the "
+                         "paper's 42x42 array: mram-accel verilog|lint pe_array --config paper)")
+    return arr.rows, arr.cols // 3
+
+
 def _run(args) -> int:
     from scripts.common.files import out_npy_path, save_npy
-    from scripts.common.options import array_pes, parse_duration, parse_seed
+    from scripts.common.options import parse_duration, parse_seed
 
     rows, cols = array_pes(args.array)
     if args.kind == "fc" and (args.stride is not None or args.pad is not None):

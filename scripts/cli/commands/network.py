@@ -56,7 +56,8 @@ def _progress(serial: bool, images: int, layers: int):
 
 
 def _run(args) -> int:
-    from scripts.common.options import array_pes, parse_seed
+    from scripts.cli.commands.layer import array_pes
+    from scripts.common.options import parse_seed
 
     rows, cols = array_pes(args.array)
     images = parse_int(args.images, "--images", min=1, max=TEST_IMAGES)
