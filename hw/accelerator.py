@@ -24,7 +24,7 @@ spad_reads, ..., glb_stalls; weight_reads, ..., post_cycles : Out(32)
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out

@@ -5,7 +5,7 @@ PE array is loaded from it; the ofmap goes through ReLU and max-pooling "to serv
 layer"). The paper gives no micro-architecture of the control; ours, with every choice named:
 
 * **Descriptor** (:func:`descriptor_layout`): the layer's shapes and the loop bounds the host's compiler derives from
-  them (:func:`model.stt_ai.network.descriptor`: no divider in the RTL), the tensors' base addresses in the global
+  them (:func:`model.stt_ai.network.plan_network`: no divider in the RTL), the tensors' base addresses in the global
   buffer (GLB) and the ReLU / pool / FP32-output flags. ``start`` with a descriptor runs the layer; ``done`` pulses
   once its output is in the GLB. One image per run (batch 1: the retention times of eqs. (5)-(11) are per
   inference).
@@ -77,7 +77,7 @@ PE_LATENCY = 11
 
 
 def descriptor_layout(addr_width: int) -> data.StructLayout:
-    """The layer descriptor (:func:`model.stt_ai.network.descriptor` fills it): ``conv``, ``relu``, ``pool``,
+    """The layer descriptor (:func:`model.stt_ai.network.plan_network` fills it): ``conv``, ``relu``, ``pool``,
     ``out_fp32`` flags; shapes ``c, k, h, w, kh, kw, stride, pad, oh, ow``; loop bounds ``segs`` (S), ``red`` (the
     reduction rows G = C kh S, FC: IN), ``chunks``, ``groups``, ``spad_words``; FC input ``x_row_len``, output
     ``y_row_len`` and ``y_elems``; base addresses ``xbase, wbase, bbase, obase, sbase, ybase``."""

@@ -234,7 +234,6 @@ def summarise(plan, results, golden, labels, *, seconds: float, config: dict) ->
             entry["bit_flips_per_bank"] = {b: int(sum(r["bit_flips_per_bank"].get(b, 0) for r in rows))
                                            for b in banks}
         layers.append(entry)
-    n = len(logits)
     image_cycles = [c for s in stats for c in s["image_cycles"]]
     sim_cycles = sum(s.get("sim_cycles", 0) for s in stats)
     sim_seconds = sum(s.get("sim_seconds", 0.0) for s in stats)
