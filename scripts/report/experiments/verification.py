@@ -1,7 +1,8 @@
 """Report experiment ``verification``: how fast and how completely the RTL is verified.
 
-Presents (does not run) the exhaustive BF16 multiplier record (``mram-accel exhaustive``, :mod:`scripts.rtl.exhaustive`:
-the shards done, their wall time, the projected full run) and the packed-lane throughput benchmark
+Presents (does not run) the exhaustive records of the BF16 multiplier and of the FP32 adder over every pair of
+bfloat16-representable values (``mram-accel exhaustive``, :mod:`scripts.rtl.exhaustive`: the shards done, the worker
+time and the wall time of the run, pairs per second, the projected full run) and the packed-lane throughput benchmark
 (``python scripts/bench/packed.py``: cocotb against a plain C++ harness on the same design). Each comes from this
 checkout's ``build/`` when it has been run here, else from the copy of this project's own run committed under
 ``scripts/data/`` (date and machine shown).
@@ -30,20 +31,47 @@ def _record(block: str, ftz: bool) -> tuple[dict, str]:
     return {}, "none"
 
 
-@experiment("verification", "Verification throughput: packed lanes, exhaustive BF16 multiplier, Dask", order=95)
+#: The exhaustive runs shown: (block, ftz, what it checks).
+RUNS = (("bf16_mul", False, "BF16 multiplier"), ("bf16_mul", True, "BF16 multiplier (ftz)"),
+        ("fp32_add", False, "FP32 adder, bfloat16-representable pairs"),
+        ("fp32_add", True, "FP32 adder, bfloat16-representable pairs (ftz)"))
+
+
+def _wall_seconds(done: dict) -> float | None:
+    """Wall time of the run: from the first completion minus its own task time to the last completion (records
+    written on one day by one run; ``None`` without timestamps)."""
+    import datetime
+    stamps = []
+    for r in done.values():
+        try:
+            stamps.append((datetime.datetime.strptime(r["when"], "%Y-%m-%d %H:%M:%S"), r["seconds"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+    if not stamps:
+        return None
+    first = min(stamps)
+    return (max(t for t, _ in stamps) - first[0]).total_seconds() + first[1]
+
+
+@experiment("verification", "Verification throughput: packed lanes, exhaustive BF16 multiplier and FP32 adder, Dask",
+            order=95)
 def verification(ctx) -> Section:
     rows, comparisons = [], []
-    for ftz in (False, True):
-        done, where = _record("bf16_mul", ftz)
+    for block, ftz, what in RUNS:
+        done, where = _record(block, ftz)
+        if block == "fp32_add" and ftz and not done:
+            continue
         # median: the first tasks of a run also waited for the Verilator build
         per = float(np.median([r["seconds"] for r in done.values()])) if done else None
         hosts = sorted({r["host"] for r in done.values()})
         total = sum(r["seconds"] for r in done.values())
-        rows.append([f"bf16_mul{' ftz' if ftz else ''}", f"{len(done)} / {SHARDS}", len(done) * PAIRS_PER_SHARD,
+        wall = _wall_seconds(done) if done else None
+        rows.append([f"{block}{' ftz' if ftz else ''}", f"{len(done)} / {SHARDS}", len(done) * PAIRS_PER_SHARD,
                      "all pass" if done else "not run", per, total / 60, per * SHARDS / 60 if per else None,
+                     wall / 60 if wall else None, len(done) * PAIRS_PER_SHARD / wall if wall else None,
                      ", ".join(hosts) or "-", where])
         comparisons.append(Comparison(
-            f"BF16 multiplier{' (ftz)' if ftz else ''}: operand pairs checked bit-exactly", 1 << 32,
+            f"{what}: operand pairs checked bit-exactly", 1 << 32,
             len(done) * PAIRS_PER_SHARD, "pairs",
             "every pair of every shard done passes (a mismatch stops the run); " +
             (f"all 2^32, {total / 60:.0f} worker-minutes ({per:.1f} s per shard of 2^24 pairs, "
@@ -51,11 +79,13 @@ def verification(ctx) -> Section:
              f"{len(done)} of {SHARDS} shards (pytest -m exhaustive starts with a seeded sixteenth): the full run "
              f"projects to {per * SHARDS / 60:.0f} worker-minutes, limited by the cocotb cycle loop (benchmark "
              "below)" if done else
-             "not run yet: pytest -m exhaustive")))
+             f"not run yet: mram-accel exhaustive {block}" + (" --ftz" if ftz else ""))))
     ex_table = Table(["run", "shards done", "pairs", "result", "median s per shard (one worker)",
-                      "worker-minutes spent", "full run (worker-minutes, from the median)", "hosts", "record"], rows,
-                     caption="Exhaustive BF16 multiplier (shard = first operand's high byte, 2^24 pairs; "
-                             "mram-accel exhaustive bf16_mul [--ftz])")
+                      "worker-minutes spent", "full run (worker-minutes, from the median)", "wall minutes",
+                      "pairs per second (wall)", "hosts", "record"], rows,
+                     caption="Exhaustive runs (shard = first operand's high byte, 2^24 pairs; mram-accel exhaustive "
+                             "bf16_mul|fp32_add [--ftz] on a Dask LocalCluster of this machine's 2 cores; the wall "
+                             "time includes the Verilator build and whatever else ran on the machine)")
     tables = [ex_table]
     bench = None
     for path in (BUILD / "bench" / "packed.json", DATA / "bench_packed.json"):
