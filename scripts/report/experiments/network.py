@@ -55,7 +55,7 @@ class Plan:
 
 FULL = Plan(4, 4, 20, 3, (15.0, 17.0, D_GLB_WORST, 22.0, D_GLB), (D_GLB_WORST, D_GLB),
             ((D_GLB, D_LSB), (D_GLB_WORST, D_LSB_WORST)), (1e-6, 1e-5, 1e-4, 1e-3))
-QUICK = Plan(2, 2, 4, 2, (15.0, D_GLB), (D_GLB,), ((D_GLB, D_LSB),), (1e-4,))
+QUICK = Plan(2, 2, 2, 2, (15.0,), (D_GLB,), ((D_GLB, D_LSB),), (1e-4,))
 
 
 # ------------------------------------------------------------------------------------------------------ runs
