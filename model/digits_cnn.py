@@ -46,7 +46,7 @@ from model.checks import check_arrays, load_weights
 from model.digits import check_images
 from model.nn import conv2d, max_pool
 
-__all__ = ["DigitsCNN", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "PARAM_SHAPES", "load_test_set",
+__all__ = ["DigitsCNN", "classes", "DEFAULT_WEIGHTS", "LAYERS", "PARAM_NAMES", "PARAM_SHAPES", "load_test_set",
            "float32_error_bound", "WEIGHT_FORMATS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "digits_cnn.npz"
@@ -181,11 +181,8 @@ class DigitsCNN:
             return (a @ p["fc2.weight"].T + p["fc2.bias"]).astype(np.float32, copy=False)
 
     def predict(self, x) -> np.ndarray:
-        """Predicted class per image (int64); ``-1`` where the logits contain a NaN."""
-        logits = self.forward(x)
-        pred = np.argmax(logits, axis=1).astype(np.int64)
-        pred[np.isnan(logits).any(axis=1)] = -1
-        return pred
+        """Predicted class per image (int64); ``-1`` where the logits contain a NaN (:func:`classes`)."""
+        return classes(self.forward(x))
 
     def accuracy(self, x, y) -> float:
         """Fraction of images classified correctly (NaN logits count as wrong)."""
@@ -193,6 +190,15 @@ class DigitsCNN:
         if y.shape != (np.shape(x)[0],):
             raise ValueError(f"y must have shape ({np.shape(x)[0]},) to match x, got {y.shape}")
         return float(np.mean(self.predict(x) == y))
+
+
+def classes(logits) -> np.ndarray:
+    """Predicted class of each row of ``logits`` (N, classes) (int64): the argmax, ``-1`` (always wrong) where a
+    logit is NaN (module docstring)."""
+    logits = np.asarray(logits)
+    pred = np.argmax(logits, axis=1).astype(np.int64)
+    pred[np.isnan(logits).any(axis=1)] = -1
+    return pred
 
 
 def load_test_set(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -6,13 +6,12 @@ are the same :class:`scripts.sim.layer.LayerRun` objects the Amaranth-simulator 
 """
 
 import json
-import time
 
 import cocotb
 import numpy as np
 
 from scripts.sim.layer import layer_run_from_params
-from scripts.sim.cocotb_backend import dut_params, run_agents, start
+from scripts.sim.cocotb_backend import dut_params, run_timed
 
 
 @cocotb.test()
@@ -20,10 +19,7 @@ async def layer(dut):
     """Run the operand program; the result stays in the global buffer and is compared by the caller."""
     p = dut_params()
     run = layer_run_from_params(p)
-    await start(dut)
-    t0 = time.perf_counter()
-    cycles = await run_agents(dut, run.agents, max_cycles=20 * run.prog.cycles + 100_000)
-    seconds = time.perf_counter() - t0
+    cycles, seconds = await run_timed(dut, run.agents, max_cycles=20 * run.prog.cycles + 100_000)
     stats = run.stats(seconds)
     stats["sim_cycles"] = cycles
     dut._log.info("layer %s: %d cycles (formula %d), %d sim cycles in %.2f s", p["kind"], stats["cycles"],

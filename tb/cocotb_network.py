@@ -6,12 +6,11 @@ logits read back from the global-buffer model and the measurements as JSON. The 
 """
 
 import json
-import time
 
 import cocotb
 import numpy as np
 
-from scripts.sim.cocotb_backend import dut_params, run_agents, start
+from scripts.sim.cocotb_backend import dut_params, run_timed
 from scripts.sim.network import network_run_from_params
 
 
@@ -20,10 +19,7 @@ async def network(dut):
     """Run every image through every layer; the caller compares the logits with the golden."""
     p = dut_params()
     run = network_run_from_params(p)
-    await start(dut)
-    t0 = time.perf_counter()
-    cycles = await run_agents(dut, run.agents, max_cycles=2_000_000 * max(1, len(run.images)))
-    seconds = time.perf_counter() - t0
+    cycles, seconds = await run_timed(dut, run.agents, max_cycles=2_000_000 * max(1, len(run.images)))
     stats = run.summary()
     stats.update(sim_cycles=cycles, sim_seconds=seconds)
     dut._log.info("network: %d images, %d cycles in %.2f s", len(run.images), cycles, seconds)

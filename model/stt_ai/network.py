@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.checks import check_int
-from model.digits_cnn import DigitsCNN
+from model.digits_cnn import DigitsCNN, classes
 from model.stt_ai import pe_array as pa
 from model.stt_ai.ofmap import ofmap_post
 
@@ -288,6 +288,5 @@ def golden_network(plan: NetworkPlan, x_bits) -> list:
 
 
 def predict(logits_bits) -> int:
-    """Class of FP32 logit patterns: the argmax, -1 (always wrong) when a logit is NaN."""
-    v = np.asarray(logits_bits, np.uint32).view(np.float32)
-    return -1 if np.isnan(v).any() else int(np.argmax(v))
+    """Class of one image's FP32 logit patterns (:func:`model.digits_cnn.classes`: -1 when a logit is NaN)."""
+    return int(classes(np.asarray(logits_bits, np.uint32).view(np.float32)[None])[0])

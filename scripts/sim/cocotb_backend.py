@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from scripts.sim.contract import Agent, cycle_loop
 
-__all__ = ["run_agents", "CocotbIO", "start", "dut_params", "np_rng", "write_bench_result"]
+__all__ = ["run_agents", "run_timed", "CocotbIO", "start", "dut_params", "np_rng", "write_bench_result"]
 
 CLOCK_PERIOD_NS = 10
 
@@ -93,3 +93,12 @@ async def run_agents(dut, agents: Sequence[Agent], *, max_cycles: int = 1_000_00
             loop.send(None)
     except StopIteration as stop:
         return stop.value
+
+
+async def run_timed(dut, agents: Sequence[Agent], *, max_cycles: int) -> tuple[int, float]:
+    """:func:`start`, then :func:`run_agents`: ``(cycles, seconds of the simulation loop)``."""
+    import time
+    await start(dut)
+    t0 = time.perf_counter()
+    cycles = await run_agents(dut, agents, max_cycles=max_cycles)
+    return cycles, time.perf_counter() - t0

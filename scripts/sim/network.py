@@ -21,7 +21,7 @@ from model.stt_ai import pe_array as pa
 from model.stt_ai.dse import GLB_PAPER_BYTES
 from model.stt_ai.glb import BankDevice, GlobalBuffer
 from model.stt_ai.ofmap import ofmap_post_cycles
-from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder
+from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes
 
 __all__ = ["GLB_ADDR_WIDTH", "GLB_PORTS", "NetworkRun", "Host", "ScheduleMonitor", "accelerator_for",
            "reference_schedule", "pack_descriptor", "network_run_from_params", "DEFAULT_BANK_BYTES"]
@@ -213,30 +213,23 @@ def reference_schedule(prog: pa.Program, held: dict | None = None) -> dict:
 
     ``held`` maps (row, bank) to the weights the array holds before the program (default: all zero, after reset);
     it is updated in place, so the records of consecutive layers can be chained."""
-    H = prog.act.shape[1]
+    T, H, L = prog.act.shape
+    act = pack_lanes(prog.act.reshape(T * H, L), 16)       # operand set of (cycle t, row r) at t * H + r
+    w_data = pack_lanes(prog.w_data, 16)
     rows = [[] for _ in range(H)]
     held = {} if held is None else held
-    for t in range(prog.cycles):
+    weights: dict = {}
+    for t in range(T):
         for r in range(H):
             if prog.valid[t, r]:
                 b = int(prog.wsel[t, r])
-                rows[r].append((int(unpack_lanes_row(prog.act[t, r])), b, held.get((r, b), 0)))
+                rows[r].append((act[t * H + r], b, held.get((r, b), 0)))
         if prog.w_en[t]:
-            held[(int(prog.w_row[t]), int(prog.w_bank[t]))] = int(unpack_lanes_row(prog.w_data[t]))
-    weights: dict = {}
-    for t in np.flatnonzero(prog.w_en):
-        weights.setdefault((int(prog.w_row[t]), int(prog.w_bank[t])), []).append(
-            int(unpack_lanes_row(prog.w_data[t])))
+            key = (int(prog.w_row[t]), int(prog.w_bank[t]))
+            held[key] = w_data[t]
+            weights.setdefault(key, []).append(w_data[t])
     tags = [int(v) for v in prog.tag[prog.tag_valid]]
     return {"rows": rows, "weights": weights, "tags": tags}
-
-
-def unpack_lanes_row(values) -> int:
-    """bfloat16 lanes as one packed integer, lane 0 least significant."""
-    out = 0
-    for i, v in enumerate(np.asarray(values, np.uint16).tolist()):
-        out |= v << (16 * i)
-    return out
 
 
 class NetworkRun:
