@@ -287,33 +287,52 @@ def corner_pe_vectors() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return mode, acts, wgts, psums
 
 
+def _raw(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` raw 64-bit draws of ``rng``'s bit generator: the random generators below cut their fields out of
+    them (one draw per value instead of one per field: the stream path makes stimulus for ~10^7 vectors/s)."""
+    return rng.bit_generator.random_raw(n).astype(np.uint64, copy=False)
+
+
 def random_bf16(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` bfloat16 patterns: 1/2 uniform bit patterns, 3/8 near 1 (exponent 127 +- 16), 1/8 corners."""
-    kind = rng.integers(0, 8, n)
-    uni = rng.integers(0, 1 << 16, n)
-    near = (rng.integers(0, 2, n) << 15) | ((127 + rng.integers(-16, 17, n)) << 7) | rng.integers(0, 128, n)
-    corner = rng.choice(BF16_CORNERS, n)
+    r = _raw(rng, n)
+    kind = r & np.uint64(7)
+    uni = (r >> np.uint64(3)) & np.uint64(0xFFFF)
+    near = (((r >> np.uint64(19)) & np.uint64(1)) << np.uint64(15)) \
+        | ((np.uint64(111) + ((r >> np.uint64(20)) & np.uint64(0xFF)) % np.uint64(33)) << np.uint64(7)) \
+        | ((r >> np.uint64(28)) & np.uint64(127))
+    corner = BF16_CORNERS[uni % np.uint64(len(BF16_CORNERS))]     # uni's bits: unused where a corner is taken
     return np.where(kind < 4, uni, np.where(kind < 7, near, corner)).astype(np.uint16)
 
 
 def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` binary32 patterns: 1/2 uniform bit patterns, 3/8 near 1 (exponent 127 +- 40), 1/8 corners."""
-    kind = rng.integers(0, 8, n)
-    uni = rng.integers(0, 1 << 32, n, dtype=np.uint64)
-    near = (rng.integers(0, 2, n).astype(np.uint64) << 31) \
-        | ((127 + rng.integers(-40, 41, n)).astype(np.uint64) << 23) | rng.integers(0, 1 << 23, n).astype(np.uint64)
-    corner = rng.choice(FP32_CORNERS, n).astype(np.uint64)
+    r = _raw(rng, n)
+    uni = r & np.uint64(0xFFFFFFFF)
+    kind = (r >> np.uint64(32)) & np.uint64(7)
+    near = (((r >> np.uint64(35)) & np.uint64(1)) << np.uint64(31)) \
+        | ((np.uint64(87) + ((r >> np.uint64(36)) & np.uint64(0xFF)) % np.uint64(81)) << np.uint64(23)) \
+        | ((r >> np.uint64(41)) & np.uint64(0x7FFFFF))
+    corner = FP32_CORNERS.astype(np.uint64)[uni % np.uint64(len(FP32_CORNERS))]
     return np.where(kind < 4, uni, np.where(kind < 7, near, corner)).astype(np.uint32)
 
 
 def _close_to(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """binary32 patterns with a random sign and an exponent within +-26 of ``x`` (alignment / cancellation)."""
-    exp = (x >> 23) & 0xFF
-    new_exp = np.clip(exp.astype(np.int64) + rng.integers(-26, 27, x.size), 0, 254).astype(np.uint32)
-    mant = np.where(rng.random(x.size) < 0.25, x & 0x7FFFFF,
-                    rng.integers(0, 1 << 23, x.size).astype(np.uint32))
-    sign = rng.integers(0, 2, x.size).astype(np.uint32) << 31
-    return (sign | (new_exp << 23) | mant).astype(np.uint32)
+    r = _raw(rng, x.size)
+    x = x.astype(np.uint64)
+    exp = ((x >> np.uint64(23)) & np.uint64(0xFF)).astype(np.int64)
+    new_exp = np.clip(exp + ((r & np.uint64(0xFF)) % np.uint64(53)).astype(np.int64) - 26, 0, 254).astype(np.uint64)
+    mant = np.where((r >> np.uint64(8)) & np.uint64(3) == 0, x & np.uint64(0x7FFFFF),
+                    (r >> np.uint64(10)) & np.uint64(0x7FFFFF))
+    sign = ((r >> np.uint64(33)) & np.uint64(1)) << np.uint64(31)
+    return (sign | (new_exp << np.uint64(23)) | mant).astype(np.uint32)
+
+
+def _fractions(rng: np.random.Generator, n: int, *p: float) -> list[np.ndarray]:
+    """Independent boolean masks with ``P(True) = p_k``, from one raw draw per element (16 bits each)."""
+    r = _raw(rng, n)
+    return [((r >> np.uint64(16 * k)) & np.uint64(0xFFFF)) < np.uint64(round(q * 65536)) for k, q in enumerate(p)]
 
 
 def random_mul_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -327,9 +346,8 @@ def random_add_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     a = random_fp32(rng, n)
     b = random_fp32(rng, n)
-    close = rng.random(n) < 0.5
+    close, cancel = _fractions(rng, n, 0.5, 0.1)
     b = np.where(close, _close_to(rng, a), b)
-    cancel = rng.random(n) < 0.1
     b = np.where(cancel, (a ^ np.uint32(0x80000000)) + rng.integers(-2, 3, n).astype(np.uint32), b)
     return a, b.astype(np.uint32)
 
@@ -340,8 +358,8 @@ def random_mac_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.nd
     a, b = random_bf16(rng, n), random_bf16(rng, n)
     p = ref_bf16_mul(a, b)
     c = random_fp32(rng, n)
-    c = np.where(rng.random(n) < 0.5, _close_to(rng, p), c)
-    cancel = rng.random(n) < 0.1
+    close, cancel = _fractions(rng, n, 0.5, 0.1)
+    c = np.where(close, _close_to(rng, p), c)
     c = np.where(cancel, p ^ np.uint32(0x80000000), c)
     return a, b, c.astype(np.uint32)
 

@@ -102,24 +102,40 @@ def packed_key(block: str, lanes: int, config: Mapping | None = None) -> list:
 
 
 def packed_cosim(block: str, lanes: int, job: Mapping, *, config: Mapping | None = None, seed: int | None = None,
-                 cxx_opt: str | None = "-O1", waves: bool = False, io: str = "vpi", profile: bool = False) -> dict:
+                 cxx_opt: str | None = "-O1", waves: bool = False, io: str = "stream", profile: bool = False,
+                 inject: str | None = None) -> dict:
     """Run ``job`` on ``block`` in ``lanes`` packed lanes under Verilator (``tb/cocotb_packed.py``).
 
     ``job``: ``{"kind": "random", "n": vectors, "gaps": p}`` or ``{"generator": "module:function", ...}``.
     Returns the run's statistics (``vectors``, ``results``, ``cycles``, ``seconds``, ``sim_seconds``,
-    ``numpy_seconds``; with ``profile`` a cProfile of the cycle loop); AssertionError on any mismatch. ``io``:
-    ``"vpi"`` moves the port words as VPI vector values, ``"cocotb"`` as Python ints through cocotb's handles. The build (``build/sim/<block>..._p<lanes>/``, C++ at
-    ``cxx_opt``) exposes only the wrapper's ports to cocotb, so Verilator optimises inside the lanes.
+    ``numpy_seconds``; with ``profile`` a cProfile of the run's Python); AssertionError on any mismatch. ``io``:
+    ``"stream"`` (default) streams whole batches through a DPI-C buffer with no Python per cycle
+    (:mod:`scripts.sim.stream`, its own build ``..._p<lanes>_stream``); ``"vpi"`` moves the port words once per
+    cycle as VPI vector values, ``"cocotb"`` as Python ints through cocotb's handles. The build
+    (``build/sim/<block>..._p<lanes>[_stream]/``, C++ at ``cxx_opt``) exposes only the top's ports to cocotb, so
+    Verilator optimises inside the lanes. ``inject`` (tests of the checker itself): ``"golden"`` flips a bit of
+    one expected result, ``"drop"`` clears the valid of one result, ``"latency"`` checks one cycle late; each
+    must make the run fail.
     """
-    if io not in ("vpi", "cocotb"):
-        raise ValueError(f"io must be 'vpi' or 'cocotb', got {io!r}")
+    if io not in ("stream", "vpi", "cocotb"):
+        raise ValueError(f"io must be 'stream', 'vpi' or 'cocotb', got {io!r}")
+    if inject not in (None, "golden", "drop", "latency"):
+        raise ValueError(f"inject must be None, 'golden', 'drop' or 'latency', got {inject!r}")
     params = {"block": block, "config": dict(config or {}), "lanes": int(lanes), "job": dict(job), "io": io,
-              "profile": bool(profile)}
+              "profile": bool(profile), "inject": inject}
+    name, key = packed_name(block, lanes, config), packed_key(block, lanes, config)
+    stream = {}
+    if io == "stream":
+        from scripts.sim.stream import WRAPPER_TOP, stream_files
+
+        lay = packed_dut(params).layout         # the widths only: no elaboration
+        stream = dict(extra_files=stream_files(f"{block}_p{lanes}", lay.din_width, lay.dout_width),
+                      sim_top=WRAPPER_TOP)
+        name, key = f"{name}_stream", key + ["stream"]
     with tempfile.TemporaryDirectory(prefix="mram_packed_") as tmp:
         result = Path(tmp) / "result.json"
-        run_cocotb(config=packed_name(block, lanes, config), component=lambda: packed_dut(params),
-                   toplevel=f"{block}_p{lanes}", test_module=PACKED_MODULE, seed=seed, waves=waves,
-                   cxx_opt=cxx_opt, quiet=True, public_top=True, params={**params, "result_file": str(result)},
-                   source_key=packed_key(block, lanes, config))
+        run_cocotb(config=name, component=lambda: packed_dut(params), toplevel=f"{block}_p{lanes}",
+                   test_module=PACKED_MODULE, seed=seed, waves=waves, cxx_opt=cxx_opt, quiet=True, public_top=True,
+                   params={**params, "result_file": str(result)}, source_key=key, **stream)
         import json
         return json.loads(result.read_text())

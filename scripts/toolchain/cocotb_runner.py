@@ -36,7 +36,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 from xml.etree.ElementTree import ParseError
 
 from amaranth.lib import wiring
@@ -57,14 +57,22 @@ _MAKE_JOBS = min(4, os.cpu_count() or 1)
 _RUN_ENV = {"COCOTB_TRUST_INERTIAL_WRITES": "1", "TOPLEVEL_LANG": "verilog"}
 
 
-def _sim_args(folder: Path, toplevel: str, waves: bool, cxx_opt: str | None, public_top: bool) -> dict:
+def _sim_args(folder: Path, toplevel: str, waves: bool, cxx_opt: str | None, public_top: bool,
+              extra: tuple[str, ...] = (), sim_top: str | None = None, flags: tuple[str, ...] = ()) -> dict:
     """The keywords of ``cocotb_test.simulator.run`` for the build in ``folder``, the same at build and run time.
 
     ``cxx_opt`` goes to ``make`` as ``OPT_FAST``; ``CFG_CXXFLAGS_PCH_I`` comes with ``MAKEFLAGS`` from
-    :func:`~scripts.toolchain.verilator.check_verilator`.
+    :func:`~scripts.toolchain.verilator.check_verilator`. ``extra`` names more source files in ``folder`` (a
+    wrapper, DPI-C code: Verilator compiles ``.cpp`` sources into the executable); ``sim_top`` is the toplevel
+    when a wrapper is (default ``toplevel``); ``flags`` are more Verilator flags.
     """
-    sources = [folder / f"{toplevel}.v"] + ([folder / "public_top.vlt"] if public_top else [])
-    flags = verilator_flags("sim") + (["--no-public-flat-rw"] if public_top else []) + (["--trace"] if waves else [])
+    sources = [folder / f"{toplevel}.v"] + [folder / e for e in extra] + \
+        ([folder / "public_top.vlt"] if public_top else [])
+    toplevel = sim_top or toplevel
+    flags = verilator_flags("sim") + (["--no-public-flat-rw"] if public_top else []) + (["--trace"] if waves else []) \
+        + list(flags)
+    if any(e.endswith(".cpp") for e in extra):   # C++ sources export their functions to ctypes.CDLL(None)
+        flags += ["-LDFLAGS", "-rdynamic"]
     return dict(simulator="verilator", toplevel=toplevel, toplevel_lang="verilog",
                 verilog_sources=[str(s) for s in sources], compile_args=flags,
                 make_args=["-j", str(_MAKE_JOBS)] + ([f"OPT_FAST={cxx_opt}"] if cxx_opt else []),
@@ -117,14 +125,16 @@ def _tail(path: Path | None, lines: int = 30) -> str:
 
 
 def compile_in(folder: Path, toplevel: str, *, waves: bool = False, cxx_opt: str | None = None,
-               public_top: bool = False, name: str | None = None) -> None:
+               public_top: bool = False, name: str | None = None, extra: tuple[str, ...] = (),
+               sim_top: str | None = None, flags: tuple[str, ...] = ()) -> None:
     """Verilator build, uncached, of ``folder/<toplevel>.v`` (and ``public_top.vlt``) in ``folder`` through
     cocotb-test, with the flags of :func:`build_sim` (which calls it; a benchmark of cold builds does too).
     RuntimeError with the log's last lines on a failure."""
     log = Path(folder) / "build.log"
     try:
         results = _cocotb_test_run(log, module="", compile_only=True,
-                                   **_sim_args(Path(folder), toplevel, waves, cxx_opt, public_top))
+                                   **_sim_args(Path(folder), toplevel, waves, cxx_opt, public_top, extra, sim_top,
+                                              tuple(flags)))
     except (SystemExit, RuntimeError) as e:
         raise RuntimeError(f"Verilator build of {name or toplevel} failed ({e}); last lines of {log}:\n"
                            f"{_tail(log)}") from None
@@ -165,7 +175,9 @@ def _record_build(config: str, t0: float) -> None:
 
 
 def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Component], toplevel: str,
-              waves: bool = False, cxx_opt: str | None = None, source_key=None, public_top: bool = False) -> Path:
+              waves: bool = False, cxx_opt: str | None = None, source_key=None, public_top: bool = False,
+              extra_files: Mapping[str, str] | None = None, sim_top: str | None = None,
+              extra_flags: Sequence[str] = ()) -> Path:
     """Generate and (re)build one configuration for cocotb; return its build folder.
 
     Parameters
@@ -191,6 +203,14 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
         for the top module, and ``--no-public-flat-rw`` after cocotb-test's ``--public-flat-rw``): Verilator
         may then optimise across the block's internals, which the packed-lane runs need (every internal signal
         public costs several times the model's evaluation time).
+    extra_files : mapping file name -> text, optional
+        More sources written beside the Verilog and compiled with it (a wrapper module, DPI-C C++;
+        :mod:`scripts.sim.stream`); part of the cache key.
+    sim_top : str, optional
+        The toplevel that cocotb and Verilator see when ``extra_files`` wrap ``toplevel`` (default
+        ``toplevel``); with ``public_top`` only its ports are public.
+    extra_flags : sequence of str
+        More Verilator flags (``--timing`` for a wrapper that makes its own clock); part of the cache key.
     """
     from importlib import metadata
 
@@ -207,26 +227,34 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
     text = text_of() if source_key is None else None
     flags = verilator_flags("sim")
     folder = SIM_BUILD / config
+    extra_files = dict(extra_files or {})
+    top = sim_top or toplevel
 
     def build(f: Path) -> None:
         t0 = _announce_build(config)
         (f / f"{toplevel}.v").write_text(text if text is not None else text_of())
+        for name, body in extra_files.items():
+            (f / name).write_text(body)
         if public_top:
-            (f / "public_top.vlt").write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
-        compile_in(f, toplevel, waves=waves, cxx_opt=cxx_opt, public_top=public_top, name=config)
+            (f / "public_top.vlt").write_text(f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n')
+        compile_in(f, toplevel, waves=waves, cxx_opt=cxx_opt, public_top=public_top, name=config,
+                   extra=tuple(extra_files), sim_top=sim_top, flags=tuple(extra_flags))
         _record_build(config, t0)
 
     key = [text if source_key is None else source_key, flags, waves, version, toplevel,
            ["cocotb-test", metadata.version("cocotb-test"), cocotb.__version__]] + \
-        ([cxx_opt] if cxx_opt else []) + (["public_top"] if public_top else [])
-    cached_build(folder, key, build, keep=lambda f: (f / toplevel).exists())
+        ([cxx_opt] if cxx_opt else []) + (["public_top"] if public_top else []) + \
+        ([sorted(extra_files.items()), top] if extra_files else []) + ([list(extra_flags)] if extra_flags else [])
+    cached_build(folder, key, build, keep=lambda f: (f / top).exists())
     return folder
 
 
 def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
                params: Mapping[str, object] | None = None, seed: int | None = None, waves: bool = False,
                testcase: str | None = None, extra_env: Mapping[str, str] | None = None,
-               cxx_opt: str | None = None, quiet: bool = False, source_key=None, public_top: bool = False) -> None:
+               cxx_opt: str | None = None, quiet: bool = False, source_key=None, public_top: bool = False,
+               extra_files: Mapping[str, str] | None = None, sim_top: str | None = None,
+               extra_flags: Sequence[str] = ()) -> None:
     """Build ``config`` if needed (:func:`build_sim`) and run the cocotb ``test_module`` (an importable module
     name) against it through ``cocotb_test.simulator.run``.
 
@@ -238,7 +266,8 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
     from cocotb_tools.check_results import get_results
 
     build_dir = build_sim(config, component, toplevel, waves=waves, cxx_opt=cxx_opt, source_key=source_key,
-                          public_top=public_top)
+                          public_top=public_top, extra_files=extra_files, sim_top=sim_top,
+                          extra_flags=extra_flags)
     env = {**_RUN_ENV, "DUT_PARAMS": json.dumps(dict(params or {})), **dict(extra_env or {})}
     log = build_dir / f"run_{test_module.replace('.', '_')}_{os.getpid()}.log" if quiet else None  # runs may overlap
 
@@ -248,7 +277,8 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
 
     try:
         results = Path(_cocotb_test_run(log, module=test_module, seed=seed, testcase=testcase, extra_env=env,
-                                        **_sim_args(build_dir, toplevel, waves, cxx_opt, public_top)))
+                                        **_sim_args(build_dir, toplevel, waves, cxx_opt, public_top,
+                                                    tuple(extra_files or ()), sim_top, tuple(extra_flags))))
     except (SystemExit, RuntimeError, ParseError) as e:  # a failed test or command; an empty results file
         why = "cocotb wrote no results" if isinstance(e, ParseError) else e
         raise AssertionError(f"cocotb run of {test_module} on {config} failed ({why}); seed {seed}; "
