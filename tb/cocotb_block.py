@@ -12,6 +12,7 @@ import time
 import cocotb
 
 from scripts.blocks import BLOCKS, dut_for
+from scripts.sim import func_coverage
 from scripts.sim.block import BlockRun
 from scripts.sim.cocotb_backend import dut_params, np_rng, run_agents, start, write_bench_result
 
@@ -30,6 +31,8 @@ async def block_bit_exact(dut):
     cycles = await run_agents(dut, run.agents)
     run.verify()
     seconds = time.perf_counter() - t1
+    func_coverage.record(spec.name, run.stimulus.inputs, ftz=bool(p.get("config", {}).get("ftz", False)))
+    func_coverage.export()                         # both no-ops unless $MRAM_RTL_COVERAGE is set
     for group, responder in run.responders.items():
         dut._log.info("memory %s: %s", group, responder.counters)
     n = len(run.stimulus)

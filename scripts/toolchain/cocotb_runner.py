@@ -22,10 +22,14 @@ Every build and run goes through ``cocotb_test.simulator.run`` (cocotb-test 0.3.
 * ``waves=True`` records ``build/sim/<config>/dump.vcd`` (``--trace`` at build and run time: cocotb-test's own
   ``waves`` builds FST tracing but never switches it on under cocotb 2).
 * Failures are read from cocotb's results XML; ``pytest --cocotbxml=FILE`` (cocotb-test's plugin) collects them.
+* ``$MRAM_RTL_COVERAGE=<dir>`` (``pytest tb/ --rtl-coverage``) builds every DUT with Verilator line and toggle
+  coverage into ``build/sim/<config>_cov/`` and has every run write its own ``<dir>/<config>_cov.<pid>.<n>.dat``;
+  :mod:`scripts.toolchain.coverage` merges and summarises them.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -46,9 +50,33 @@ from scripts.toolchain.paths import BUILD
 from scripts.toolchain.verilator import check_verilator, verilator_flags
 from scripts.toolchain.verilog import verilog_text
 
-__all__ = ["SIM_BUILD", "build_sim", "compile_in", "run_cocotb", "run_cocotb_bench"]
+__all__ = ["SIM_BUILD", "COVERAGE_ENV", "COVERAGE_FLAGS", "coverage_dir", "build_sim", "compile_in", "run_cocotb",
+           "run_cocotb_bench"]
 
 SIM_BUILD = BUILD / "sim"
+
+#: Environment variable switching RTL coverage on: the directory that receives one coverage file per run.
+COVERAGE_ENV = "MRAM_RTL_COVERAGE"
+#: Verilator flags of a coverage build (``build/sim/<config>_cov/``; the default builds stay as they are).
+COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
+
+
+def coverage_dir() -> Path | None:
+    """The directory of ``$MRAM_RTL_COVERAGE`` (created), or None when coverage is off (the default)."""
+    value = os.environ.get(COVERAGE_ENV, "").strip()
+    if not value:
+        return None
+    folder = Path(value)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _with_coverage(config: str, extra_flags: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The build folder name and Verilator flags of ``config``: with ``_cov`` and :data:`COVERAGE_FLAGS` when
+    coverage is on, unchanged otherwise."""
+    if coverage_dir() is None:
+        return config, tuple(extra_flags)
+    return f"{config}_cov", tuple(extra_flags) + COVERAGE_FLAGS
 
 #: ``make -j`` of a build, as cocotb's own runner (at most 4 jobs).
 _MAKE_JOBS = min(4, os.cpu_count() or 1)
@@ -219,6 +247,7 @@ def build_sim(config: str, component: wiring.Component | Callable[[], wiring.Com
     if not config.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"config must be alphanumeric with '_' or '-', got {config!r}")
     version = check_verilator()
+    config, extra_flags = _with_coverage(config, extra_flags)
 
     def text_of() -> str:
         comp = component if isinstance(component, wiring.Component) else component()
@@ -269,6 +298,12 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
                           public_top=public_top, extra_files=extra_files, sim_top=sim_top,
                           extra_flags=extra_flags)
     env = {**_RUN_ENV, "DUT_PARAMS": json.dumps(dict(params or {})), **dict(extra_env or {})}
+    args = _sim_args(build_dir, toplevel, waves, cxx_opt, public_top, tuple(extra_files or ()), sim_top,
+                     _with_coverage(config, extra_flags)[1])
+    cov = coverage_dir()
+    if cov is not None:          # one file per run: parallel runs of one build would overwrite coverage.dat
+        args["plus_args"] = args["plus_args"] + [f"+verilator+coverage+file+{_coverage_file(cov, build_dir.name)}"]
+        env["MRAM_RTL_COVERAGE_CONFIG"] = build_dir.name
     log = build_dir / f"run_{test_module.replace('.', '_')}_{os.getpid()}.log" if quiet else None  # runs may overlap
 
     def where() -> str:
@@ -277,8 +312,7 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
 
     try:
         results = Path(_cocotb_test_run(log, module=test_module, seed=seed, testcase=testcase, extra_env=env,
-                                        **_sim_args(build_dir, toplevel, waves, cxx_opt, public_top,
-                                                    tuple(extra_files or ()), sim_top, tuple(extra_flags))))
+                                        **args))
     except (SystemExit, RuntimeError, ParseError) as e:  # a failed test or command; an empty results file
         why = "cocotb wrote no results" if isinstance(e, ParseError) else e
         raise AssertionError(f"cocotb run of {test_module} on {config} failed ({why}); seed {seed}; "
@@ -292,6 +326,14 @@ def run_cocotb(*, config: str, component, toplevel: str, test_module: str,
         raise AssertionError(f"{failed} of {tests} cocotb tests failed on {config}; seed {seed}; {where()}")
     if log is not None:
         log.unlink(missing_ok=True)
+
+
+_RUNS = itertools.count()
+
+
+def _coverage_file(folder: Path, build: str) -> Path:
+    """A coverage data file of this run of ``build`` that no other run writes (process id and a counter)."""
+    return (folder / f"{build}.{os.getpid()}.{next(_RUNS)}.dat").resolve()
 
 
 def run_cocotb_bench(**kwargs) -> dict:

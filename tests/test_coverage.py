@@ -1,0 +1,95 @@
+"""The RTL coverage switch and summariser (scripts/toolchain/coverage.py) and the functional sampler."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scripts.toolchain import cocotb_runner
+from scripts.toolchain import coverage as cov
+
+
+def _key(file, line, kind, module, comment=""):
+    fields = {"f": file, "l": str(line), "n": "3", "t": kind, "page": f"v_{kind}/{module}", "o": comment,
+              "h": module}
+    return "".join(f"\x01{k}\x02{v}" for k, v in fields.items())
+
+
+def _dat(path, points):
+    path.write_text("# SystemC::Coverage-3\n" + "".join(f"C '{k}' {c}\n" for k, c in points.items()))
+    return path
+
+
+def test_merge_and_summary(tmp_path):
+    build = tmp_path / "bf16_mac_top_cov"
+    build.mkdir()
+    v = build / "bf16_mac.v"
+    v.write_text("module bf16_mac;\n  always @* begin\n    if (\\$auto$verilog_backend.cc:2355:dump_module$1 ) "
+                 "begin end\n    x = 1;\n  end\nendmodule\n")
+    f = str(v)
+    line, branch = _key(f, 4, "line", "bf16_mac"), _key(f, 3, "branch", "bf16_mac", "if")
+    sub = _key(f, 4, "line", "bf16_mac.mul")
+    tog = [_key(f, 4, "toggle", "bf16_mac", f"x[0]:{d}") for d in ("0->1", "1->0")]
+    one = _dat(tmp_path / "r1.dat", {line: 3, branch: 0, sub: 0, tog[0]: 1, tog[1]: 0})
+    two = _dat(tmp_path / "r2.dat", {line: 2, branch: 0, sub: 5, tog[0]: 0, tog[1]: 0})
+    points = cov.merge_dat([one, two])
+    assert points[line] == 5 and points[sub] == 5 and points[tog[1]] == 0
+    cov.write_dat(points, tmp_path / "merged.dat")
+    assert cov.read_dat(tmp_path / "merged.dat") == points
+    s = cov.summarise(points, ["bf16_mul", "fp32_add", "bf16_mac"])
+    mac = s["blocks"]["bf16_mac"]
+    assert mac["line"] == {"covered": 2, "total": 3} and mac["toggle"] == {"covered": 1, "total": 2}
+    assert [(u["line"], u["type"]) for u in mac["uncovered_lines"]] == [(3, "branch")]
+    assert "dump_module" in mac["uncovered_lines"][0]["why"] and mac["uncovered_lines"][0]["file"] == "bf16_mac.v"
+    assert mac["untoggled"]["count"] == 1
+    assert s["blocks"]["bf16_mul"]["line"] == {"covered": 1, "total": 1}     # the MAC's multiplier module
+    assert s["blocks"]["fp32_add"]["line"]["total"] == 0
+    assert s["builds"]["bf16_mac_top_cov"]["block"] == "bf16_mac"
+
+
+def test_block_of_build():
+    blocks = ["bitcounter", "bitcount_reader", "bf16_mac", "reconfigurable_pe"]
+    assert cov.block_of_build("bitcount_reader_w64_d128_cov", blocks) == "bitcount_reader"
+    assert cov.block_of_build("bitcounter_w8_r16", blocks) == "bitcounter"
+    assert cov.block_of_build("bf16_mac_p64_stream_cov", blocks) == "bf16_mac"
+    assert cov.block_of_build("other_top", blocks) is None
+
+
+def test_command_bad_input(tmp_path, capsys):
+    assert cov.main([str(tmp_path / "missing")]) == 2
+    assert cov.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("dir: ")
+
+
+def test_switch_off_by_default(monkeypatch):
+    monkeypatch.delenv(cocotb_runner.COVERAGE_ENV, raising=False)
+    assert cocotb_runner.coverage_dir() is None
+    assert cocotb_runner._with_coverage("bitcounter_w8_r16", ("--timing",)) == ("bitcounter_w8_r16", ("--timing",))
+
+
+def test_switch_on(monkeypatch, tmp_path):
+    monkeypatch.setenv(cocotb_runner.COVERAGE_ENV, str(tmp_path / "cov"))
+    name, flags = cocotb_runner._with_coverage("bitcounter_w8_r16", ())
+    assert name == "bitcounter_w8_r16_cov" and set(cocotb_runner.COVERAGE_FLAGS) <= set(flags)
+    a, b = (cocotb_runner._coverage_file(tmp_path, name) for _ in range(2))
+    assert a != b and a.name.startswith(name)
+
+
+def test_functional_counts(monkeypatch, tmp_path):
+    """Each distinct bin tuple is sampled once, yet the exported counts are the true numbers of operations."""
+    pytest.importorskip("cocotb_coverage")
+    from scripts.sim import func_coverage as fcov
+
+    monkeypatch.setenv("MRAM_RTL_COVERAGE", str(tmp_path))
+    one, tie = 0x3F800000, 0x33800000
+    a = np.array([one] * 5 + [one] * 2, np.uint32)
+    b = np.array([one] * 5 + [tie] * 2, np.uint32)
+    fcov.record("fp32_add", {"a": a, "b": b})
+    xml = fcov.export(tmp_path / "f.xml")
+    summary = cov.functional_summary(xml, ["fp32_add"])["fp32_add"]
+    assert summary["bins"] == 67 and "round: tie" not in summary["missing"] and "round: above_half" in summary["missing"]
+    from xml.etree import ElementTree as et
+    hits = {e.attrib["bin"]: int(e.attrib["hits"]) for e in et.parse(xml).getroot().iter()
+            if e.attrib.get("abs_name", "").startswith("top.fp32_add.round.")}
+    assert hits["exact"] == 5 and hits["tie"] == 2   # true counts, not distinct tuples
+    assert json.dumps(summary)
