@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["CLASS_NAMES", "ROUND_NAMES", "CANCEL_NAMES", "operand_class", "mul_exact", "add_exact", "round_class",
-           "overflow", "underflow", "cancellation", "classify_mul", "classify_add", "classify_mac", "classify_pe"]
+           "overflow", "underflow", "cancellation", "classify_mul", "classify_add", "classify_mac", "classify_pe", "FUNCTIONAL",
+           "functional_bins"]
 
 #: Operand classes, in code order.
 CLASS_NAMES = ("+zero", "-zero", "+subnormal", "-subnormal", "+normal", "-normal", "+inf", "-inf", "+nan", "-nan")
@@ -208,3 +209,48 @@ def classify_pe(mode, acts, wgts, psums, *, ftz: bool = False, previous_mode: in
     return {"mode": mode, "switch": switch, "mul_round": mul["round"], "mul_underflow": mul["underflow"],
             "add_a": left, "add_b": right,
             **{f"add_{k}": add[k] for k in ("round", "cancel", "overflow", "underflow")}}
+
+
+# --- the functional coverage model: coverpoints per block (sampled by scripts/sim/func_coverage.py) -----------
+
+_YES_NO = ("no", "yes")
+_KINDS = ("zero", "subnormal", "normal", "inf", "nan")
+_MODES = ("systolic", "conv")
+_SWITCHES = ("0->0", "0->1", "1->0", "1->1")
+
+#: Per block: sampling groups -> ([(coverpoint, key of the classification, bin labels)], [crosses as point pairs]).
+FUNCTIONAL: dict[str, dict] = {
+    "bf16_mul": {"": ([("a", "a", CLASS_NAMES), ("b", "b", CLASS_NAMES), ("a_kind", "a_kind", _KINDS),
+                       ("b_kind", "b_kind", _KINDS), ("round", "round", ROUND_NAMES),
+                       ("overflow", "overflow", _YES_NO), ("underflow", "underflow", _YES_NO)],
+                      [("a_kind", "b_kind")])},
+    "fp32_add": {"": ([("a", "a", CLASS_NAMES), ("b", "b", CLASS_NAMES), ("a_kind", "a_kind", _KINDS),
+                       ("b_kind", "b_kind", _KINDS), ("round", "round", ROUND_NAMES),
+                       ("overflow", "overflow", _YES_NO), ("underflow", "underflow", _YES_NO),
+                       ("cancel", "cancel", CANCEL_NAMES)],
+                      [("a_kind", "b_kind")])},
+    "bf16_mac": {"": ([("a", "a", CLASS_NAMES), ("b", "b", CLASS_NAMES), ("c", "c", CLASS_NAMES),
+                       ("mul_round", "mul_round", ROUND_NAMES), ("mul_overflow", "mul_overflow", _YES_NO),
+                       ("mul_underflow", "mul_underflow", _YES_NO), ("add_round", "add_round", ROUND_NAMES),
+                       ("add_overflow", "add_overflow", _YES_NO), ("add_underflow", "add_underflow", _YES_NO),
+                       ("add_cancel", "add_cancel", CANCEL_NAMES)], [])},
+    "reconfigurable_pe": {
+        "vector": ([("mode", "mode", _MODES)], []),
+        "pair": ([("switch", "switch", _SWITCHES)], []),
+        "multiplier": ([("round", "mul_round", ROUND_NAMES), ("underflow", "mul_underflow", _YES_NO)], []),
+        "adder": ([("mode", "mode", _MODES), ("round", "add_round", ROUND_NAMES),
+                   ("cancel", "add_cancel", CANCEL_NAMES), ("overflow", "add_overflow", _YES_NO),
+                   ("underflow", "add_underflow", _YES_NO)], [("mode", "round"), ("mode", "cancel")])},
+}
+
+
+def functional_bins(block: str) -> dict[str, list]:
+    """Every bin of ``block``'s coverpoints and crosses, by full coverpoint name (``<block>[.<group>].<point>``)."""
+    out = {}
+    for group, (points, crosses) in FUNCTIONAL[block].items():
+        prefix = ".".join(p for p in (block, group) if p)
+        labels = {name: list(bins) for name, _, bins in points}
+        out.update({f"{prefix}.{name}": bins for name, bins in labels.items()})
+        for x, y in crosses:
+            out[f"{prefix}.{x}_x_{y}"] = [(i, j) for i in labels[x] for j in labels[y]]
+    return out

