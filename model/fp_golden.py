@@ -287,52 +287,62 @@ def corner_pe_vectors() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return mode, acts, wgts, psums
 
 
+_U32 = np.uint32
+
+
 def _raw(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` raw 64-bit draws of ``rng``'s bit generator: the random generators below cut their fields out of
-    them (one draw per value instead of one per field: the stream path makes stimulus for ~10^7 vectors/s)."""
-    return rng.bit_generator.random_raw(n).astype(np.uint64, copy=False)
+    """``n`` random 32-bit words: the generators below cut their fields out of them (one draw per value instead of
+    one per field, all in uint32: the stream path makes stimulus for millions of vectors per second)."""
+    return rng.integers(0, 0xFFFFFFFF, n, dtype=np.uint32, endpoint=True)
+
+
+def _scaled(bits: np.ndarray, k: int) -> np.ndarray:
+    """An 8-bit field mapped onto ``0 .. k - 1`` (``bits * k >> 8``; each value 1/k of the time to within 1/256)."""
+    return (bits & _U32(0xFF)) * _U32(k) >> _U32(8)
 
 
 def random_bf16(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` bfloat16 patterns: 1/2 uniform bit patterns, 3/8 near 1 (exponent 127 +- 16), 1/8 corners."""
     r = _raw(rng, n)
-    kind = r & np.uint64(7)
-    uni = (r >> np.uint64(3)) & np.uint64(0xFFFF)
-    near = (((r >> np.uint64(19)) & np.uint64(1)) << np.uint64(15)) \
-        | ((np.uint64(111) + ((r >> np.uint64(20)) & np.uint64(0xFF)) % np.uint64(33)) << np.uint64(7)) \
-        | ((r >> np.uint64(28)) & np.uint64(127))
-    corner = BF16_CORNERS[uni % np.uint64(len(BF16_CORNERS))]     # uni's bits: unused where a corner is taken
-    return np.where(kind < 4, uni, np.where(kind < 7, near, corner)).astype(np.uint16)
+    kind = r >> _U32(29)
+    uni = r & _U32(0xFFFF)                 # near and corner reuse its bits: they are taken only where it is not
+    near = (uni & _U32(0x807F)) | ((_U32(111) + _scaled(r >> _U32(16), 33)) << _U32(7))
+    out = np.where(kind < 4, uni, near)
+    corner = kind == 7
+    out[corner] = BF16_CORNERS[_scaled(uni[corner], len(BF16_CORNERS))]
+    return out.astype(np.uint16)
 
 
 def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` binary32 patterns: 1/2 uniform bit patterns, 3/8 near 1 (exponent 127 +- 40), 1/8 corners."""
+    uni = _raw(rng, n)
     r = _raw(rng, n)
-    uni = r & np.uint64(0xFFFFFFFF)
-    kind = (r >> np.uint64(32)) & np.uint64(7)
-    near = (((r >> np.uint64(35)) & np.uint64(1)) << np.uint64(31)) \
-        | ((np.uint64(87) + ((r >> np.uint64(36)) & np.uint64(0xFF)) % np.uint64(81)) << np.uint64(23)) \
-        | ((r >> np.uint64(41)) & np.uint64(0x7FFFFF))
-    corner = FP32_CORNERS.astype(np.uint64)[uni % np.uint64(len(FP32_CORNERS))]
-    return np.where(kind < 4, uni, np.where(kind < 7, near, corner)).astype(np.uint32)
+    kind = r >> _U32(29)
+    near = (uni & _U32(0x807FFFFF)) | ((_U32(87) + _scaled(r, 81)) << _U32(23))
+    out = np.where(kind < 4, uni, near)
+    corner = kind == 7
+    out[corner] = FP32_CORNERS[_scaled(r[corner] >> _U32(8), len(FP32_CORNERS))]
+    return out
 
 
 def _close_to(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """binary32 patterns with a random sign and an exponent within +-26 of ``x`` (alignment / cancellation)."""
     r = _raw(rng, x.size)
-    x = x.astype(np.uint64)
-    exp = ((x >> np.uint64(23)) & np.uint64(0xFF)).astype(np.int64)
-    new_exp = np.clip(exp + ((r & np.uint64(0xFF)) % np.uint64(53)).astype(np.int64) - 26, 0, 254).astype(np.uint64)
-    mant = np.where((r >> np.uint64(8)) & np.uint64(3) == 0, x & np.uint64(0x7FFFFF),
-                    (r >> np.uint64(10)) & np.uint64(0x7FFFFF))
-    sign = ((r >> np.uint64(33)) & np.uint64(1)) << np.uint64(31)
-    return (sign | (new_exp << np.uint64(23)) | mant).astype(np.uint32)
+    m = _raw(rng, x.size)
+    x = x.astype(np.uint32)
+    exp = ((x >> _U32(23)) & _U32(0xFF)).astype(np.int32)
+    new_exp = np.clip(exp + _scaled(r, 53).astype(np.int32) - 26, 0, 254).astype(np.uint32)
+    mant = np.where((r >> _U32(8)) & _U32(3) == 0, x, m) & _U32(0x7FFFFF)
+    sign = r & _U32(0x80000000)
+    return sign | (new_exp << _U32(23)) | mant
 
 
 def _fractions(rng: np.random.Generator, n: int, *p: float) -> list[np.ndarray]:
-    """Independent boolean masks with ``P(True) = p_k``, from one raw draw per element (16 bits each)."""
+    """Independent boolean masks with ``P(True) = p_k`` (to within 2^-16), from one 32-bit draw per element."""
+    if len(p) > 2:
+        raise ValueError("at most two fractions per draw")
     r = _raw(rng, n)
-    return [((r >> np.uint64(16 * k)) & np.uint64(0xFFFF)) < np.uint64(round(q * 65536)) for k, q in enumerate(p)]
+    return [((r >> _U32(16 * k)) & _U32(0xFFFF)) < _U32(round(q * 65536)) for k, q in enumerate(p)]
 
 
 def random_mul_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,15 +33,17 @@ def test_bench_dse_smoke():
 
 def test_bench_packed_smoke(capsys, tmp_path):
     """The packed-lane benchmark on the MAC build of the default suite (``tb/test_cosim.py::test_packed``, 64
-    lanes): cocotb against the C++ harness on the same design, and where a cycle goes."""
+    lanes, stream path): cocotb against the C++ harness on the same design, and where a cycle goes."""
     out = tmp_path / "packed.json"
-    assert bench_packed.main(["--blocks", "bf16_mac", "--lanes", "64", "--vectors", "64000", "--no-cocotb-io",
+    assert bench_packed.main(["--blocks", "bf16_mac", "--lanes", "64", "--vectors", "640000", "--io", "stream",
                               "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "C++ harness" in text and "where a cocotb cycle goes" in text and "cProfile" in text
+    assert "C++ harness" in text and "where a stream-path cycle goes" in text and "goal: C++ within 1.5x" in text
     import json
     saved = json.loads(out.read_text())["blocks"]["bf16_mac_p64"]
-    assert saved["cpp_per_s"] > 0 and saved["cocotb_per_s"]["vpi"] > 0
+    assert saved["cpp_per_s"] > 0 and saved["cocotb_per_s"]["stream"] > 0 and "met" in saved
+    parts = saved["stream_us_per_cycle"]
+    assert abs(parts["model"] + parts["overhead"] - parts["sim"]) < 1e-9
 
 
 def test_bench_network_smoke(capsys):

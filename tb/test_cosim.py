@@ -1,5 +1,6 @@
 """Verilator co-simulation of every registry block: one test per configuration of its ``cosim`` table, and one per
-configuration of its ``packed`` table (packed lanes: 10^6 random vectors of the MAC and of the PE per run).
+configuration of its ``packed`` table (packed lanes on the batch stream path, :mod:`scripts.sim.stream`: 10^7
+random vectors of the MAC and of the PE and 10^6 bitcounter rows per run).
 
 Each runs the generic cocotb testbench ``tb/cocotb_block.py`` (the same agents, scoreboard and golden as the
 Amaranth-simulator tests in ``tests/test_blocks.py``); the memory-port blocks are served by the memory responder
@@ -41,3 +42,18 @@ def test_packed(block, name, seed):
         assert stats["results"] == stats["vectors"]
     print(f"{block} x{lanes}: {stats['results']} vectors bit-exact in {stats['seconds']:.2f} s "
           f"({stats['results'] / stats['seconds']:,.0f}/s)")
+
+
+@pytest.mark.parametrize("inject,message", [(None, None), ("golden", "is 0x"), ("drop", "came in cycle"),
+                                            ("latency", "came in cycle")])
+def test_stream_catches(inject, message, seed):
+    """The stream path still fails on a wrong golden (one expected bit flipped), a dropped result (one
+    ``out_valid`` cleared) and a wrong latency (checked one cycle late), each with its own message; without a
+    fault the same run passes (so the failures come from the faults)."""
+    job = {"kind": "random", "n": 64 * 3000, "gaps": 0.05}
+    if inject is None:
+        assert packed_cosim("bf16_mac", 64, job, seed=seed)["results"] == 64 * 3000
+        return
+    with pytest.raises(AssertionError) as err:
+        packed_cosim("bf16_mac", 64, job, seed=seed, inject=inject)
+    assert message in str(err.value), str(err.value)[-2000:]

@@ -57,25 +57,43 @@ def _bitcounter_stimulus(dut, rng, n):
     return bitcounter_stimulus_from(random_stream(rng, dut.width, dut.max_rows, groups=n))
 
 
+def _random_rows(rng, shape, words: int) -> np.ndarray:
+    """Random bit rows as uint64 words ``shape + (words,)``, each row with its own density ``k / 16`` (``k`` uniform
+    in 0..16): four random words combined by the binary digits of ``k`` (``r = w | r`` for a one, ``w & r`` for a
+    zero, least significant digit first) give independent bits of probability ``k / 16``; ``k = 16`` is all ones."""
+    k = rng.integers(0, 17, (*shape, 1), dtype=np.uint8)
+    raw = rng.bit_generator.random_raw(4 * int(np.prod(shape)) * words).reshape(4, *shape, words)
+    ones = lambda bit: (-bit.astype(np.int64)).view(np.uint64)          # 0 -> 0, 1 -> all ones
+    r = np.zeros((*shape, words), np.uint64)
+    for digit in range(4):
+        w = raw[digit]
+        r = (w & r) | (ones((k >> digit) & 1) & (w | r))
+    return r | ones(k >> 4)
+
+
 def _bitcounter_packed(dut, rng, cycles, lanes):
     """Packed-lane stimulus: groups of random length (1 .. min(max_rows, 64)) shared by all lanes (``first`` and
-    ``last`` are carried once), each lane its own rows of random density; the first group of every batch is a full
-    ``max_rows`` group of all-ones rows in every lane (the count's maximum). Golden: per lane and group, the
-    popcount of its rows (:func:`model.bcnn.bitcounter.ref_bitcounter`'s arithmetic, vectorised over lanes)."""
+    ``last`` are carried once), each lane its own rows of random density (:func:`_random_rows`); the first group
+    of every batch is a full ``max_rows`` group of all-ones rows in every lane (the count's maximum). Rows are
+    uint64 words. Golden: per lane and group, the popcount of its rows
+    (:func:`model.bcnn.bitcounter.ref_bitcounter`'s arithmetic, vectorised over lanes)."""
     width, max_rows = dut.width, dut.max_rows
     lengths = [min(max_rows, cycles)]
     while sum(lengths) < cycles:
         lengths.append(int(rng.integers(1, min(max_rows, 64) + 1)))
     lengths[-1] -= sum(lengths) - cycles
-    density = rng.random((cycles, lanes, 1))
-    bits = rng.random((cycles, lanes, width)) < density
-    bits[:lengths[0]] = True
+    words = -(-width // 64)
+    bits = _random_rows(rng, (cycles, lanes), words)
+    if width % 64:
+        bits[..., -1] &= np.uint64((1 << (width % 64)) - 1)
+    bits[:lengths[0]] = np.uint64(0xFFFFFFFFFFFFFFFF)
+    bits[:lengths[0], :, -1] = np.uint64((1 << (width - 64 * (words - 1))) - 1)
     starts = np.cumsum([0] + lengths[:-1])
     first = np.zeros(cycles, bool)
     last = np.zeros(cycles, bool)
     first[starts] = True
     last[starts + np.array(lengths) - 1] = True
-    per_row = bits.sum(axis=2)
+    per_row = np.bitwise_count(bits).sum(axis=2, dtype=np.int64)
     counts = np.add.reduceat(per_row, starts, axis=0) % (1 << dut.count_width)
     return ({"bits": bits, "first": first, "last": last},
             {"count": counts.astype(np.uint64), "_anchors": np.flatnonzero(last)})
@@ -432,7 +450,7 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         cosim={"w8_r16": {"config": {"width": 8, "max_rows": 16}, "n": 300},
                "w64_r64": {"config": {"width": 64, "max_rows": 64}, "n": 200},
                "w256_r1024": {"config": {}, "n": 100}},
-        packed={"w256_p16": {"lanes": 16, "n": 200_000, "slow": True}}),
+        packed={"w256_p16": {"lanes": 16, "n": 1_000_000}}),
     BlockSpec(
         name="bitcount_reader", factory=_reader_factory, config={"width": 256, "depth": 1024},
         stream=StreamPorts(inputs=("cmd_addr", "cmd_rows"), valid="cmd_valid", ready="cmd_ready",
@@ -463,7 +481,7 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         cosim={"top": {"n": 20_000, "gaps": 0.2},
                "ftz": {"config": {"ftz": True}, "n": 20_000, "gaps": 0.1},
                "x8": {"lanes": 8, "n": 100_000, "slow": True}},
-        packed={"p64": {"lanes": 64, "n": 1_000_000, "gaps": 0.02}}),
+        packed={"p64": {"lanes": 64, "n": 10_000_000, "gaps": 0.02}}),
     BlockSpec(
         name="reconfigurable_pe", factory=_pe, config={},
         stream=StreamPorts(inputs=("mode", "act0", "act1", "act2", "wgt0", "wgt1", "wgt2", "psum0", "psum1",
@@ -472,7 +490,7 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         latency="latency_conv", stimulus=_pe_stimulus, golden=_pe_golden, lanes=True, source=_FP_SOURCE,
         cosim={"top": {"n": 10_000, "gaps": 0.2},
                "x4": {"lanes": 4, "n": 100_000, "slow": True}},
-        packed={"p16": {"lanes": 16, "n": 1_000_000, "gaps": 0.02}}),
+        packed={"p16": {"lanes": 16, "n": 10_000_000, "gaps": 0.02}}),
     # Defaults: the 4 x 4-PE array (4 x 12 MACs) of `mram-accel layer`; banks of 26 KB (the paper's 2 x 26 KB).
     # `--config paper`: the paper's 42 x 42 MACs = 42 rows x 14 PEs.
     BlockSpec(

@@ -93,9 +93,15 @@ class PackedLayout:
     @staticmethod
     def _words(values, field: Field, shape) -> tuple[int, np.ndarray]:
         """(first word index, uint64 words ``shape + (n,)``) of one field's values, already shifted in place.
-        ``values``: unsigned ints of ``shape`` (fields of up to 64 bits) or a bool bit matrix ``shape + (width,)``
-        (any width; bit 0 first)."""
+        ``values``: unsigned ints of ``shape`` (fields of up to 64 bits), a bool bit matrix ``shape + (width,)``
+        (any width; bit 0 first) or, for a field wider than 64 bits, its uint64 words ``shape + (words,)`` (least
+        significant first, unused high bits zero)."""
         v = np.asarray(values)
+        if v.dtype == np.uint64 and v.ndim == len(shape) + 1 and field.width > 64:     # already 64-bit words
+            nw = -(-field.width // 64)
+            if v.shape[-1] != nw:
+                raise ValueError(f"field {field.name!r} needs {nw} 64-bit words, got {v.shape[-1]}")
+            return field.offset // 64, v
         if v.dtype == np.bool_ and v.ndim == len(shape) + 1:
             if v.shape[-1] != field.width:
                 raise ValueError(f"field {field.name!r} has {field.width} bits, got a bit matrix of {v.shape[-1]}")
@@ -119,7 +125,8 @@ class PackedLayout:
 
     def pack_words(self, inputs: Mapping[str, np.ndarray], valid) -> np.ndarray:
         """Per-cycle ``din`` as ``(cycles, lanes * stride / 64 + 1)`` uint64 words, least significant first.
-        ``inputs[name]`` is ``(cycles, lanes)`` (``(cycles, lanes, width)`` bool for a field wider than 64 bits);
+        ``inputs[name]`` is ``(cycles, lanes)`` (for a field wider than 64 bits ``(cycles, lanes, width)`` bool or
+        ``(cycles, lanes, words)`` uint64);
         shared inputs are ``(cycles,)``; ``valid`` is ``(cycles,)``."""
         valid = np.asarray(valid, bool)
         cycles = len(valid)

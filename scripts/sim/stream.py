@@ -40,6 +40,7 @@ WRAPPER_TOP = "mram_stream"
 DPI_CPP = r"""// DPI-C stream buffer of the batch stream path (scripts/sim/stream.py).
 #include <cstdint>
 #include <cstring>
+#include <dlfcn.h>
 #include "svdpi.h"
 
 extern "C" {
@@ -56,8 +57,24 @@ static mram_stream_t mram_stream = {0, 0, 0, nullptr, nullptr, 0, 0, %(nin)d, %(
 
 void* mram_stream_state() { return &mram_stream; }
 
+// cocotb 2.1 keeps the GIL on the simulator's thread between its callbacks, so a Python worker thread cannot run
+// while the model evaluates. Asked once (from Python, through ctypes), the next cycle call -- on the simulator's
+// thread, with no Python frame running -- releases it with PyEval_SaveThread (found at run time: the embedded
+// interpreter's symbols are global); from then on cocotb's own PyGILState_Ensure/Release around each callback
+// take and give it back, and the worker runs while the simulator does.
+static int mram_release_gil = 0;
+void mram_stream_release_gil() { mram_release_gil = 1; }
+
+static void release_gil_now() {
+    mram_release_gil = 0;
+    auto check = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "PyGILState_Check"));
+    auto save = reinterpret_cast<void* (*)()>(dlsym(RTLD_DEFAULT, "PyEval_SaveThread"));
+    if (check && save && check()) save();
+}
+
 void mram_stream_cycle(const svBitVecVal* dout, svBitVecVal* din) {
     mram_stream_t& s = mram_stream;
+    if (mram_release_gil) release_gil_now();
     if (s.pos < s.n) {
         std::memcpy(din, s.in + s.pos * s.istride, s.nin * 4);
         std::memcpy(s.out + s.pos * s.ostride, dout, s.nout * 4);
@@ -120,6 +137,7 @@ class StreamPort:
             raise RuntimeError("this simulator has no mram_stream_state(): not a stream build (scripts/sim/stream.py)")
         lib.mram_stream_state.restype = ctypes.c_void_p
         self.state = _State.from_address(lib.mram_stream_state())
+        lib.mram_stream_release_gil()          # so the numpy worker thread runs while the simulator does
         self.nin, self.nout = int(self.state.nin), int(self.state.nout)
         self.dout_words = int(dout_words)
         if -(-self.nout // 2) != self.dout_words:
