@@ -63,7 +63,7 @@ def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: i
     if stats["results"] != len(shards) * PAIRS_PER_SHARD:
         raise AssertionError(f"{block}: {stats['results']} results checked for {len(shards)} shards")
     return {"shards": list(map(int, shards)), "vectors": stats["results"], "seconds": time.perf_counter() - t0,
-            "sim_seconds": stats["seconds"], "host": os.uname().nodename}
+            "sim_seconds": stats["seconds"], "host": os.uname().nodename, "io": stats.get("io", "stream")}
 
 
 #: JSON Schema of one line of a record (draft 2020-12): what :meth:`Record.done` and the report read.
@@ -79,6 +79,7 @@ RECORD_SCHEMA = {
         "sim_seconds": {"type": "number", "minimum": 0, "maximum": 1e7},
         "lanes": {"type": "integer", "minimum": 1, "maximum": 1024},
         "host": {"type": "string", "maxLength": 255},
+        "io": {"enum": ["stream", "vpi", "cocotb"]},
         "when": {"type": "string", "maxLength": 64},
     },
 }
@@ -88,7 +89,8 @@ MAX_RECORD_BYTES = 64 << 20
 
 class Record:
     """The resumable record: one JSON line per shard done (``block``, ``ftz``, ``shard``, ``vectors``,
-    ``seconds``, ``sim_seconds``, ``lanes``, ``host``, ``when``; :data:`RECORD_SCHEMA`).
+    ``seconds``, ``sim_seconds``, ``lanes``, ``host``, ``when``, ``io``: the cocotb path, absent in records made
+    before the stream path; :data:`RECORD_SCHEMA`).
 
     ``option`` names the record in messages (``"--record"``). Reading a record that is a folder, not a regular
     file, above :data:`MAX_RECORD_BYTES`, not UTF-8, or has a line that is not JSON or breaks the schema is a
@@ -183,7 +185,7 @@ def run_exhaustive(block: str, shards: Sequence[int], record: Record, *, ftz: bo
         per = res["seconds"] / len(res["shards"])
         sim = res["sim_seconds"] / len(res["shards"])
         record.add([{"block": block, "ftz": ftz, "shard": s, "vectors": PAIRS_PER_SHARD, "seconds": per,
-                     "sim_seconds": sim, "lanes": lanes, "host": res["host"],
+                     "sim_seconds": sim, "lanes": lanes, "host": res["host"], "io": res["io"],
                      "when": time.strftime("%Y-%m-%d %H:%M:%S")} for s in res["shards"]])
         results.append(res)
 

@@ -9,8 +9,8 @@ per-cycle work is C only:
   DPI-C function ``mram_stream_cycle(dout, din)`` at every rising clock edge: it records ``dout`` as it was
   before the edge and gives the ``din`` that the wrapper's register holds for the next edge to sample (one
   evaluation of the design per cycle, as in a plain C++ harness; a call at the falling edge, which needs no
-  register, costs a second evaluation of the whole combinational logic: measured 12 against 10 us per cycle of
-  the 64-lane MAC). So the row recorded at call ``i`` is the output before the edge that samples word ``i - 1``:
+  register, costs a second evaluation of the whole combinational logic: measured 12 against 9.2 us per cycle
+  of the 64-lane MAC). So the row recorded at call ``i`` is the output before the edge that samples word ``i - 1``:
   :meth:`StreamPort.collect` drops the run's first row, and the checker
   (:class:`~scripts.sim.packed_run.PackedChecker`) sees the same cycles and latencies as on the per-cycle path.
 * :data:`DPI_CPP` is that function: it copies word ``pos`` of the input buffer into ``din`` and ``dout`` into
@@ -21,6 +21,10 @@ per-cycle work is C only:
 * The clock is cocotb's GPI clock (C++, no Python per edge; a clock made inside the wrapper with ``--timing``
   measured the same); Python awaits one ``Timer`` of ``n`` periods per batch of ``n`` cycles and then checks
   ``pos == n`` with no underrun (:class:`StreamPort`).
+* cocotb 2.1 keeps the GIL on the simulator's thread between callbacks, so a Python worker thread (the numpy
+  stimulus, golden and check of ``tb/cocotb_packed.py``) could only run while the simulator waited for it.
+  :class:`StreamPort` asks the DPI-C side to release it once, from the simulator's thread with no Python frame
+  running; cocotb's own ``PyGILState_Ensure``/``Release`` around each callback then take and give it back.
 
 Valid gaps are data (the valid bit of each ``din`` word); the packed blocks have no back-pressure. The choice
 against its measured alternatives is in :mod:`scripts.bench.packed`.
@@ -97,7 +101,7 @@ module {WRAPPER_TOP} (
 );
     import "DPI-C" function void mram_stream_cycle(input bit [{dout_width - 1}:0] dout,
                                                    output bit [{din_width - 1}:0] din);
-    bit [{din_width - 1}:0] din = '0;
+    bit [{din_width - 1}:0] din;                 // 2-state: 0 until the first call
     bit [{din_width - 1}:0] din_next;
     wire [{dout_width - 1}:0] dout;
     {dut_module} dut (.clk(clk), .rst(rst), .din(din), .dout(dout));
