@@ -2,7 +2,7 @@
 
 ``$DUT_PARAMS`` (from :func:`scripts.rtl.cosim.cosim`): ``block`` (registry key), ``config`` (factory keywords), ``n``
 (stimulus size), ``gaps`` (idle-cycle probability), ``lanes``, ``read_latency``, ``ready`` (memory-port ready
-probability), ``ber`` (bit errors injected into memory reads). The same :class:`~scripts.sim.block.BlockRun` as in
+probability), ``out_ready`` (output ready probability, blocks with back-pressure), ``ber`` (bit errors injected into memory reads). The same :class:`~scripts.sim.block.BlockRun` as in
 the Amaranth-simulator tests: driver, memory responders serving the behavioural models, monitor, in-order
 scoreboard against the block's golden, latency check. Stimulus is seeded from cocotb's random seed.
 """
@@ -25,7 +25,8 @@ async def block_bit_exact(dut):
     t0 = time.perf_counter()
     run = BlockRun(spec, dut_for(spec, p), np_rng(), int(p.get("n", 200)), gap_probability=float(p.get("gaps", 0)),
                    lanes=int(p.get("lanes", 1)), read_latency=int(p.get("read_latency", 1)),
-                   ready_probability=float(p.get("ready", 1.0)), ber=float(p.get("ber", 0.0)))
+                   ready_probability=float(p.get("ready", 1.0)),
+                   out_ready_probability=float(p.get("out_ready", 1.0)), ber=float(p.get("ber", 0.0)))
     t1 = time.perf_counter()
     await start(dut)
     cycles = await run_agents(dut, run.agents)

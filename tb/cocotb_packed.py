@@ -21,6 +21,7 @@ import numpy as np
 from cocotb.triggers import RisingEdge, Timer
 
 from scripts.blocks import BLOCKS, packed_dut
+from scripts.sim import func_coverage
 from scripts.sim.cocotb_backend import CLOCK_PERIOD_NS, dut_params, np_rng, start
 from scripts.sim.packed_run import Batch, PackedChecker, batches_for
 
@@ -71,10 +72,14 @@ class _VpiPort:
         return np.ascontiguousarray(out[:, :, 0]).view("<u8").reshape(len(out), -1)
 
 
-def _injected(batches, inject):
-    """The batches with one expected result wrong (``inject == "golden"``: bit 0 of lane 0 of the first)."""
+def _injected(batches, inject, block: str, ftz: bool):
+    """The batches, sampled into the functional coverage (a no-op unless ``$MRAM_RTL_COVERAGE`` is set), with one
+    expected result wrong if ``inject == "golden"`` (bit 0 of lane 0 of the first)."""
     first = True
     for b in batches:
+        lanes = next(iter(b.expected.values())).shape[1]
+        func_coverage.record(block, b.inputs, ftz=ftz, valid=np.broadcast_to(np.asarray(b.valid)[:, None],
+                                                                               (len(b.valid), lanes)))
         if first and inject == "golden":
             name = next(iter(b.expected))
             want = np.array(b.expected[name], copy=True)
@@ -162,6 +167,7 @@ async def packed_bit_exact(dut):
     top = packed_dut(p)
     spec = BLOCKS[p["block"]]
     inject = p.get("inject")
+    ftz = bool(p.get("config", {}).get("ftz", False))
     checker = PackedChecker(spec, top, spec.latency_of(top) + (1 if inject == "latency" else 0))
     drop = _Dropper(inject)
     io = p.get("io", "vpi")
@@ -172,8 +178,8 @@ async def packed_bit_exact(dut):
             profiler = cProfile.Profile()
         await start(dut)
         t0 = time.perf_counter()
-        times = await _stream(top, checker, _injected(iter(batches_for(p, spec, top, np_rng())), inject),
-                              drop, profiler)
+        times = await _stream(top, checker, _injected(iter(batches_for(p, spec, top, np_rng())), inject,
+                                                       spec.name, ftz), drop, profiler)
         checker.finish()
         _finish(dut, p, top, {**checker.stats, "seconds": time.perf_counter() - t0, **times, "io": io}, profiler)
         return
@@ -219,7 +225,7 @@ async def packed_bit_exact(dut):
         t_prep += (t2 - t1) + (time.perf_counter() - t3)
         t_sim += t3 - t2
 
-    batches = _injected(iter(batches_for(p, spec, top, np_rng())), inject)
+    batches = _injected(iter(batches_for(p, spec, top, np_rng())), inject, spec.name, ftz)
     while True:
         t1 = time.perf_counter()              # stimulus and golden are made when the next batch is drawn
         batch = next(batches, None)
@@ -236,6 +242,7 @@ async def packed_bit_exact(dut):
 
 
 def _finish(dut, p, top, stats, profiler) -> None:
+    func_coverage.export()                 # a no-op unless $MRAM_RTL_COVERAGE is set
     if profiler:
         import io as _io
         import pstats

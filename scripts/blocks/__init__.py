@@ -472,7 +472,8 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         name="fp32_add", factory=_fp32_add, config={},
         stream=StreamPorts(inputs=("a", "b"), valid="valid", outputs=("sum",), out_valid="sum_valid"),
         latency="latency", stimulus=_binary_stimulus(fp.corner_add_vectors, fp.random_add_vectors),
-        golden=_binary_golden(fp.ref_fp32_add, "sum"), lanes=True, source=_FP_SOURCE),
+        golden=_binary_golden(fp.ref_fp32_add, "sum"), lanes=True, source=_FP_SOURCE,
+        cosim={"top": {"n": 3000, "gaps": 0.1}}),
     BlockSpec(
         name="bf16_mac", factory=_bf16_mac, config={},
         stream=StreamPorts(inputs=("a", "b", "c"), valid="valid", outputs=("result",), out_valid="result_valid"),
@@ -537,7 +538,7 @@ BLOCKS: dict[str, BlockSpec] = {spec.name: spec for spec in [
         latency="latency", stimulus=_ofmap_post_stimulus, golden=_ofmap_post_golden,
         source="stt-ai-mishty-sadi.txt, eq. (1), Section III.B eqs. (7), (11) (T_pool_relu)",
         cosim={"w256": {"config": {}, "n": 400, "gaps": 0.2, "slow": True},
-               "w7_ftz": {"config": {"max_width": 7, "ftz": True}, "n": 300, "gaps": 0.3}}),
+               "w7_ftz": {"config": {"max_width": 7, "ftz": True}, "n": 300, "gaps": 0.3, "out_ready": 0.6}}),
 ]}
 
 

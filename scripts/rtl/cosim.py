@@ -25,7 +25,7 @@ STIMULUS_MODULE = "tb.cocotb_stimulus"
 #: The cocotb module of packed-lane runs (``tb/cocotb_packed.py``).
 PACKED_MODULE = "tb.cocotb_packed"
 
-_KEYS = {"config", "n", "gaps", "lanes", "read_latency", "ready", "ber", "slow"}
+_KEYS = {"config", "n", "gaps", "lanes", "read_latency", "ready", "out_ready", "ber", "slow"}
 
 
 def cosim_cases() -> list[tuple[str, str]]:

@@ -193,6 +193,9 @@ class BlockRun:
         Of every memory responder.
     ready_probability : float
         Probability that a memory port's ``ready`` is high in a cycle (1: always).
+    out_ready_probability : float
+        Probability that the monitor holds the block's ``out_ready`` high in a cycle (blocks with ``out_ready``;
+        1: always). Below 1 the results may wait, so each latency is checked as at least the block's.
     ber : float
         Bit error rate injected into every word a memory responder reads
         (:class:`model.memory.BitFlipInjector`, seeded from ``rng``; the golden replays it).
@@ -202,10 +205,12 @@ class BlockRun:
 
     def __init__(self, spec: BlockSpec, component, rng: np.random.Generator, n: int = 200, *,
                  gap_probability: float = 0.0, lanes: int = 1, read_latency: int = 1, write_latency: int = 1,
-                 ready_probability: float = 1.0, ber: float = 0.0, stimulus: Stimulus | None = None):
+                 ready_probability: float = 1.0, out_ready_probability: float = 1.0, ber: float = 0.0,
+                 stimulus: Stimulus | None = None):
         check_int("n", n, min=0)
         check_real("gap_probability", gap_probability, min=0, max=1, max_open=True)
         check_real("ready_probability", ready_probability, min=0, max=1, min_open=True)
+        check_real("out_ready_probability", out_ready_probability, min=0, max=1, min_open=True)
         check_real("ber", ber, min=0, max=1)
         self.spec, self.component, self.lanes = spec, component, check_int("lanes", lanes, min=1)
         self.stimulus = stim = stimulus if stimulus is not None else spec.stimulus(component, rng, n)
@@ -226,7 +231,13 @@ class BlockRun:
         self.scoreboard = Scoreboard(spec.name, self.expected.outputs, describe=self._describe)
         self._n_out = n_out
         expect_steps = -(-n_out // lanes) if lanes > 1 else n_out
-        self.monitor = StreamMonitor(spec.stream, expect_steps, lanes=lanes, on_result=self._on_result)
+        out_ready = None
+        if spec.stream.out_ready is not None and out_ready_probability < 1:
+            stalls = rng.random(1 << 16) < out_ready_probability
+            out_ready = lambda t, p=stalls: bool(p[t & 0xFFFF])
+        self._stalls = out_ready is not None
+        self.monitor = StreamMonitor(spec.stream, expect_steps, ready=out_ready, lanes=lanes,
+                                     on_result=self._on_result)
         self.responders = {}
         for group, ports in spec.memories.items():
             if group not in stim.memories:
@@ -267,6 +278,8 @@ class BlockRun:
         if len(out_cycles) != len(steps):
             raise AssertionError(f"{self.spec.name}: {len(out_cycles)} result cycles for {len(steps)} inputs")
         observed = out_cycles - in_cycles[steps]
+        if self._stalls and np.all(observed >= latency):      # back-pressure: a result may wait
+            return
         if not np.all(observed == latency):
             raise AssertionError(f"{self.spec.name}: latencies {sorted(set(observed.tolist()))} cycles, expected "
                                  f"{latency} (the `{self.spec.latency}` attribute)")
