@@ -303,3 +303,30 @@ def test_bad_inputs_raise():
         g.ref_pe(2, np.zeros((1, 3), np.uint16), np.zeros((1, 3), np.uint16), np.zeros((1, 3), np.uint32))
     with pytest.raises(ValueError, match="mode"):
         g.random_pe_vectors(1, 4, mode=3)
+
+
+def test_random_generators_mix_as_stated():
+    """``random_bf16`` / ``random_fp32``: 1/2 uniform patterns, 3/8 with the exponent in the near-1 window, 1/8
+    corner patterns. Expected fractions are derived from that mix (uniform patterns and corners also land in the
+    window); each within 5 binomial sigma plus the corner weights' non-uniformity (``_scaled`` maps 256 values onto
+    the k corners: each within 1/256 of 1/k)."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    sig = lambda p: 5 * np.sqrt(p * (1 - p) / n)
+    for gen, corners, width, lo, hi in ((g.random_bf16, g.BF16_CORNERS, 16, 111, 143),
+                                        (g.random_fp32, g.FP32_CORNERS, 32, 87, 167)):
+        man = width - 9
+        x = gen(rng, n).astype(np.int64)
+        exp = (x >> man) & 0xFF
+        cexp = (corners.astype(np.int64) >> man) & 0xFF
+        slack = len(corners) / 256 / 8
+        p_near = 3 / 8 + 0.5 * (hi - lo + 1) / 256 + np.mean((cexp >= lo) & (cexp <= hi)) / 8
+        assert abs(((exp >= lo) & (exp <= hi)).mean() - p_near) < sig(p_near) + slack
+        assert len(np.unique(exp)) == 256
+        if width == 16:
+            in_near = np.sum((cexp >= lo) & (cexp <= hi)) / (2 * (hi - lo + 1) * 128)
+            p_corner = 1 / 8 + 0.5 * len(set(corners.tolist())) / 65536 + 3 / 8 * in_near
+            assert abs(np.isin(x, corners).mean() - p_corner) < sig(p_corner)
+    close, cancel = g._fractions(rng, n, 0.5, 0.1)
+    assert abs(close.mean() - 0.5) < sig(0.5) and abs(cancel.mean() - 0.1) < sig(0.1)
+    assert abs((close & cancel).mean() - 0.05) < sig(0.05)           # independent

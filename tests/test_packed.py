@@ -143,3 +143,44 @@ def test_pack_outputs_is_what_unpack_reads(rng):
     assert valid.tolist() == [False, True, True, False, False, True, True, False]
     assert np.array_equal(got["o"][valid], o) and np.array_equal(got["p"][valid], p)
     assert not got["o"][~valid].any()
+
+
+def test_wide_field_as_words_packs_as_the_bit_matrix(rng):
+    """A field wider than 64 bits given as uint64 words (the bitcounter's packed stimulus) packs exactly as the same
+    bits given as a bool matrix; a wrong word count is refused."""
+    ports = StreamPorts(inputs=("wide", "x"), valid="v", outputs=("o",), out_valid="ov")
+    lay = PackedLayout({"wide": 130, "x": 5, "o": 8, "v": 1, "ov": 1}, ports, 3)
+    bits = rng.random((6, 3, 130)) < 0.5
+    words = np.packbits(np.concatenate([bits, np.zeros((6, 3, 62), bool)], axis=-1), axis=-1,
+                        bitorder="little").view("<u8").astype(np.uint64)
+    x = rng.integers(0, 32, (6, 3))
+    valid = np.ones(6, bool)
+    assert np.array_equal(lay.pack_words({"wide": words, "x": x}, valid), lay.pack_words({"wide": bits, "x": x}, valid))
+    with pytest.raises(ValueError, match="needs 3 64-bit words"):
+        lay.pack_words({"wide": words[..., :2], "x": x}, valid)
+
+
+def test_bitcounter_packed_stimulus_counts_and_densities(rng):
+    """The bitcounter's packed stimulus: each group's golden count equals the popcount of its rows taken bit by
+    bit, and the row densities spread over 0..1 in steps of 1/16 (each step's mean within 5 sigma of k/16)."""
+    from scripts.blocks import _random_rows
+
+    spec = BLOCKS["bitcounter"]
+    dut = spec.build(width=100, max_rows=16)
+    inputs, expected = spec.packed_stimulus(dut, rng, 300, 4)
+    bits = np.unpackbits(inputs["bits"].view(np.uint8), axis=-1, bitorder="little")
+    assert not bits[..., 100:].any()
+    starts, ends = np.flatnonzero(inputs["first"]), np.flatnonzero(inputs["last"])
+    assert np.array_equal(ends, expected["_anchors"])
+    for g, (s, e) in enumerate(zip(starts, ends)):
+        assert np.array_equal(expected["count"][g], bits[s:e + 1].sum(axis=(0, 2)) % (1 << dut.count_width))
+    rows = _random_rows(rng, (20000,), 4)
+    dens = np.bitwise_count(rows).sum(-1) / 256
+    k = np.round(dens * 16)
+    for step in range(17):
+        d = dens[k == step]
+        assert len(d) > 0
+    sigma = np.sqrt(0.25 / 256)          # the largest spread of a row's density about k / 16
+    for step in (0, 4, 8, 12, 16):
+        d = dens[np.abs(dens - step / 16) < 6 * sigma]
+        assert abs(d.mean() - step / 16) < 5 * sigma

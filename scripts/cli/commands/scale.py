@@ -264,14 +264,14 @@ def _exhaustive_cost() -> str:
 
     data = Path(__file__).resolve().parents[2] / "data" / "exhaustive"
     lines = []
-    for ftz in (False, True):
-        path = data / f"bf16_mul{'_ftz' if ftz else ''}.jsonl"
+    for block, ftz in (("bf16_mul", False), ("bf16_mul", True), ("fp32_add", False), ("fp32_add", True)):
+        path = data / f"{block}{'_ftz' if ftz else ''}.jsonl"
         try:
-            c = measured_cost(path, "bf16_mul", ftz)
+            c = measured_cost(path, block, ftz)
         except ValueError:
             c = None
         if c:
-            lines.append(f"  bf16_mul{' --ftz' if ftz else ''}: median {c['median_s']:.1f} s per shard per worker "
+            lines.append(f"  {block}{' --ftz' if ftz else ''}: median {c['median_s']:.1f} s per shard per worker "
                          f"({c['lanes'][0] if c['lanes'] else '?'} lanes, host {', '.join(c['hosts'])}, "
                          f"{c['when'][:10]}); all {SHARDS} shards ~{c['median_s'] * SHARDS / 60:.0f} worker-minutes "
                          f"(the run spent {c['total_s'] / 60:.0f}: the first tasks also waited for the Verilator "
