@@ -58,6 +58,8 @@ from scripts.toolchain.verilator import build_cpp_harness
 GOALS = {"bf16_mac": 1.5, "reconfigurable_pe": 1.5, "bitcounter": 1.5}
 IOS = ("stream", "vpi", "cocotb")
 CONFIGS = {"bitcounter": {"width": 256, "max_rows": 1024}}
+#: Packed lanes per block when ``--lanes`` is not given: those of the block's ``packed`` test configuration.
+LANES = {"bf16_mac": 64, "reconfigurable_pe": 16, "bitcounter": 16}
 
 CPP = r"""
 #include "Vtop.h"
@@ -152,8 +154,9 @@ def cpp_run(block: str, lanes: int, vectors: int, seed: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--blocks", nargs="+", default=list(GOALS), choices=list(GOALS))
-    ap.add_argument("--lanes", type=int, nargs="+", default=[64],
-                    help="packed lanes; several values compare them (build and run time per L), default 64")
+    ap.add_argument("--lanes", type=int, nargs="+", default=None,
+                    help="packed lanes; several values compare them (build and run time per L); default: the "
+                         "lanes of each block's test configuration (MAC 64, PE 16, bitcounter 16)")
     ap.add_argument("--vectors", type=int, default=4_000_000, help="vectors (rows) per run (default 4000000)")
     ap.add_argument("--io", nargs="+", default=["stream", "vpi"], choices=IOS,
                     help="cocotb paths to measure (default: stream vpi; the goal is the stream path's)")
@@ -163,14 +166,15 @@ def main(argv=None) -> int:
                     help="JSON of the measurements, read by the report; runs of other blocks or lane counts already in it "
                          "are kept (default build/bench/packed.json)")
     args = ap.parse_args(argv)
-    for lanes in args.lanes:
+    for lanes in args.lanes or ():
         if not 1 <= lanes <= 1024:
             ap.error(f"--lanes must be in 1..1024, got {lanes}")
     check_ranges(ap, args, {"vectors": (1, 100_000_000), "seed": (0, 2**32 - 1)})
     ios = [io for io in dict.fromkeys(args.io) if not (args.no_cocotb_io and io == "cocotb")]
-    saved = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lanes": args.lanes,
+    pairs = [(b, n) for b in args.blocks for n in (args.lanes or [LANES[b]])]
+    saved = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lanes": sorted({n for _, n in pairs}),
              "vectors": args.vectors, "cpus": __import__("os").cpu_count(), "blocks": {}}
-    for block, lanes in [(b, n) for b in args.blocks for n in args.lanes]:
+    for block, lanes in pairs:
         unit = "rows" if block == "bitcounter" else "vectors"
         config = CONFIGS.get(block, {})
         t0 = time.perf_counter()

@@ -164,7 +164,7 @@ def verification(ctx) -> Section:
                              "C++ / stream", "C++ / per-cycle VPI", "stream us/cycle", "of which model",
                              "of which cocotb+DPI+sharing", "waiting for numpy us/cycle",
                              "numpy busy us/cycle (overlapped)"], brow,
-                            caption=f"python -m scripts.bench.packed --lanes {' '.join(map(str, bench['lanes']))}, "
+                            caption=f"python -m scripts.bench.packed (lanes as in each row), "
                                     f"{bench['when']}, {bench['cpus']} cores ({bench_path.name}); one run, the same "
                                     "packed design and build flags on both sides; the C++ rate leaves out stimulus "
                                     "and golden, the cocotb rates include them"))
