@@ -606,6 +606,11 @@ def main(argv=None) -> int:
         for r in prof["top"]:
             print(f"    {r['own_seconds']:8.3f} s {100 * r['own_seconds'] / prof['total_seconds']:5.1f}%  "
                   f"{r['calls']:>9} calls  {r['function']}")
+        if prof.get("agents"):
+            print("  the agents, cumulative (profiled run; the memory responder stays per request and per cycle):")
+            for name, a in prof["agents"].items():
+                print(f"    {a['cumulative_seconds']:8.3f} s {100 * a['cumulative_seconds'] / prof['sim_seconds']:5.1f}% "
+                      f"of the loop  {1e6 * a['cumulative_seconds'] / max(1, a['calls']):7.1f} us per call  {name}")
     elif prof:
         print(f"  profile: {prof['error']}")
     if args.json:

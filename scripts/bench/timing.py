@@ -48,4 +48,20 @@ def profile_cocotb(run, config: str, top: int = 10) -> tuple:
         rows.append({"function": f"{Path(file).name}:{line}({func})", "calls": calls, "own_seconds": tt,
                      "cumulative_seconds": ct})
     rows.sort(key=lambda r: -r["own_seconds"])
-    return result, {"total_seconds": stats.total_tt, "top": rows[:top]}
+    agents = {}
+    for cls, meth in _agent_methods():
+        code = getattr(cls, meth).__code__
+        key = f"{Path(code.co_filename).name}:{code.co_firstlineno}({meth})"
+        hit = next((r for r in rows if r["function"] == key), None)
+        if hit is not None:
+            agents[f"{cls.__name__}.{meth}"] = {"calls": hit["calls"], "cumulative_seconds": hit["cumulative_seconds"]}
+    return result, {"total_seconds": stats.total_tt, "top": rows[:top], "agents": agents}
+
+
+def _agent_methods():
+    """The per-cycle agent methods whose cumulative time a profile reports (the memory responder, the feeders)."""
+    from scripts.sim.contract import MemoryResponder, StreamDriver, StreamMonitor
+    from scripts.sim.layer import EngineFeeder
+
+    return [(c, m) for c in (MemoryResponder, EngineFeeder, StreamDriver, StreamMonitor) for m in ("drive", "observe")
+            if m in vars(c)]
