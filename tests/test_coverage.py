@@ -47,6 +47,25 @@ def test_merge_and_summary(tmp_path):
     assert s["builds"]["bf16_mac_top_cov"]["block"] == "bf16_mac"
 
 
+def test_units_inside_a_block_count_for_their_own_blocks(tmp_path):
+    """A point deep in the accelerator counts for every registry block on its instance path, once each; a name
+    that only looks like a unit (``adder_ctl``, ``array2``) counts for none."""
+    build = tmp_path / "accelerator_2x2_b42_cov"
+    build.mkdir()
+    v = build / "accelerator.v"
+    v.write_text("module accelerator;\n  x = 1;\nendmodule\n")
+    deep = _key(str(v), 2, "line", "accelerator.engine.array.pe_0_1.mul2")
+    ctl = _key(str(v), 2, "line", "accelerator.controller.dest")
+    odd = _key(str(v), 2, "line", "accelerator.adder_ctl.array2")
+    s = cov.summarise({deep: 1, ctl: 0, odd: 4})
+    blocks = s["blocks"]
+    assert blocks["accelerator"]["line"] == {"covered": 2, "total": 3}
+    for sub in ("layer_engine", "pe_array", "reconfigurable_pe", "bf16_mul"):
+        assert blocks[sub]["line"] == {"covered": 1, "total": 1}, sub
+    assert blocks["layer_controller"]["line"] == {"covered": 0, "total": 1}
+    assert "fp32_add" not in blocks and "scratchpad" not in blocks
+
+
 def test_block_of_file():
     assert cov.block_of_file("build/sim/bitcount_reader_w64_d128_cov/bitcount_reader.v") == "bitcount_reader"
     assert cov.block_of_file("bf16_mac_p64.v") == "bf16_mac"

@@ -12,8 +12,10 @@
   the registry block named by the file (:func:`block_of_file`: a block's Verilog is one file named after its
   toplevel, ``<block>_x<lanes>`` / ``<block>_p<lanes>`` for lanes); packed-lane builds hold a copy of the block per lane and
   count for the block. ``line`` counts Verilator's line and branch points (``--coverage-line``), ``toggle``
-  its toggle points (one per bit and direction). The FP units inside other blocks' files (modules ``*.mul<i>``,
-  ``*.add<i>``, ``*.adder``) also count for ``bf16_mul`` / ``fp32_add``, which have no co-simulation of their own.
+  its toggle points (one per bit and direction). The registry blocks inside other blocks' files (instances
+  ``mul<i>``, ``add<i>``/``adder``, ``pe_<r>_<c>``, ``array``, ``scratchpad``, ``engine``, ``controller``,
+  ``post`` anywhere in the instance path, :data:`_SUB_UNITS`) also count for their own block: the FP units have no
+  co-simulation of their own, the PE array and the scratchpad run only inside the layer engine.
 * Functional: the cocotb-coverage XML files ``<dir>/func.*.xml`` (:mod:`scripts.sim.func_coverage`) merged with
   ``cocotb_coverage.coverage.merge_coverage`` into ``<dir>/func_merged.xml``; per block the bins hit and missed.
 * Every uncovered line point is listed with its Verilog text and, where one applies, why (:func:`explain`).
@@ -33,7 +35,13 @@ __all__ = ["read_dat", "write_dat", "merge_dat", "parse_key", "block_of_file", "
            "functional_summary", "uncovered_digest", "main"]
 
 _LINE = re.compile(r"^C '(.*)' (\d+)$")
-_SUB_UNITS = ((re.compile(r"^mul\d*$"), "bf16_mul"), (re.compile(r"^(add\d*|adder)$"), "fp32_add"))
+#: Submodule names (one component of an instance path) of registry blocks inside other blocks' files: a point of
+#: ``accelerator.engine.array.pe_0_0.mul0`` counts for the accelerator (its file) and for the layer engine, the PE
+#: array, the PE and the multiplier.
+_SUB_UNITS = ((re.compile(r"^mul\d*$"), "bf16_mul"), (re.compile(r"^(add\d*|adder)$"), "fp32_add"),
+              (re.compile(r"^pe_\d+_\d+$"), "reconfigurable_pe"), (re.compile(r"^array$"), "pe_array"),
+              (re.compile(r"^scratchpad$"), "scratchpad"), (re.compile(r"^engine$"), "layer_engine"),
+              (re.compile(r"^controller$"), "layer_controller"), (re.compile(r"^post$"), "ofmap_post"))
 
 
 def read_dat(path: Path) -> dict[str, int]:
@@ -137,11 +145,11 @@ def summarise(points: Mapping[str, int], functional: Mapping | None = None, max_
         block = block_of_file(pts[0][0]["f"])
         out["builds"][build] = {"block": block, "line": _count(pts, "line"), "toggle": _count(pts, "toggle")}
         per_block[block] += [(build, k, c) for k, c in pts]
-        for k, c in pts:                        # FP units inside other blocks count for their own block too
-            unit = k.get("page", "").split("/", 1)[-1].rsplit(".", 1)
-            for pattern, sub in _SUB_UNITS:
-                if len(unit) == 2 and pattern.match(unit[1]) and sub != block:
-                    per_block[sub].append((build, k, c))
+        for k, c in pts:                        # units inside other blocks count for their own block too
+            path = k.get("page", "").split("/", 1)[-1].split(".")[1:]
+            subs = {sub for part in path for pattern, sub in _SUB_UNITS if pattern.match(part)} - {block}
+            for sub in sorted(subs):
+                per_block[sub].append((build, k, c))
     for block in sorted(set(per_block) | set(functional or {})):
         rows = per_block.get(block, [])
         pts = [(k, c) for _, k, c in rows]
