@@ -36,7 +36,7 @@ def test_bench_packed_smoke(capsys, tmp_path):
     lanes, stream path): cocotb against the C++ harness on the same design, and where a cycle goes."""
     out = tmp_path / "packed.json"
     assert bench_packed.main(["--blocks", "bf16_mac", "--lanes", "64", "--vectors", "640000", "--io", "stream",
-                              "--out", str(out)]) == 0
+                              "--repeat", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "C++ harness" in text and "where a stream-path cycle goes" in text and "goal: C++ within 1.5x" in text
     import json

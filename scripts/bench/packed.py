@@ -28,13 +28,14 @@ The choice, against its measured alternatives (64-lane MAC, this machine, one co
   ``integers`` call per field: 185 -> 105 ns per MAC vector; bitcounter rows from four random words by the
   binary digits of the density: 1258 -> 187 ns per 256-bit row.
 
-Printed: rates, the ratio C++ / cocotb per path against the goal, and where the stream path's time goes: the
+Printed: rates (medians of ``--repeat`` interleaved runs, with their spread), the ratio C++ / cocotb per path
+against the goal, and where the stream path's time goes: the
 simulation per cycle (against the C++ harness' cycle: the difference is cocotb's loop and GPI clock, the DPI-C
 copies and the numpy thread's competition for the cores), the numpy worker's busy time per cycle, and the time
 the simulator waited for numpy. Build and start-up times are printed apart (not in the rates). Usage::
 
     python -m scripts.bench.packed [--blocks bf16_mac reconfigurable_pe bitcounter] [--lanes 64] [--vectors 4000000]
-        [--io stream vpi]
+        [--io stream vpi] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ int main(int argc, char** argv) {
 """
 
 
-def cpp_run(block: str, lanes: int, vectors: int, seed: int) -> dict:
+def cpp_run(block: str, lanes: int, vectors: int, seed: int, repeat: int = 1) -> dict:
     """The C++ harness on the packed design: build (cached), stimulus and expected words from the same generator
-    as the cocotb run, then the timed loop. Returns cycles, seconds, vectors and results."""
+    as the cocotb run, then the timed loop ``repeat`` times. Returns cycles, the median ``seconds`` (all in
+    ``all_seconds``), vectors and results."""
     spec = BLOCKS[block]
     config = CONFIGS.get(block, {})
     params = {"block": block, "config": config, "lanes": lanes}
@@ -143,12 +145,20 @@ def cpp_run(block: str, lanes: int, vectors: int, seed: int) -> dict:
     as32 = lambda w, n: np.ascontiguousarray(w.astype("<u8")).view("<u4").reshape(len(w), -1)[:, :n]
     (folder / "din.bin").write_bytes(as32(din_w, nin).tobytes())
     (folder / "dout.bin").write_bytes(as32(dout_w, nout).tobytes())
-    proc = subprocess.run([str(exe), str(folder / "din.bin"), str(folder / "dout.bin")], capture_output=True,
-                          text=True)
-    res = json.loads(proc.stdout)
-    if res["errors"]:
-        raise SystemExit(f"{block}: the C++ harness saw {res['errors']} wrong cycles (first {res['first_error']})")
-    return {**res, "vectors": cyc * lanes, "results": results}
+    times = []
+    for _ in range(repeat):
+        proc = subprocess.run([str(exe), str(folder / "din.bin"), str(folder / "dout.bin")], capture_output=True,
+                              text=True)
+        res = json.loads(proc.stdout)
+        if res["errors"]:
+            raise SystemExit(f"{block}: the C++ harness saw {res['errors']} wrong cycles (first {res['first_error']})")
+        times.append(res["seconds"])
+    return {**res, "seconds": float(np.median(times)), "all_seconds": times, "vectors": cyc * lanes,
+            "results": results}
+
+
+def _spread(seconds) -> str:
+    return f"{min(seconds):.3f}-{max(seconds):.3f} s"
 
 
 def main(argv=None) -> int:
@@ -161,6 +171,8 @@ def main(argv=None) -> int:
     ap.add_argument("--io", nargs="+", default=["stream", "vpi"], choices=IOS,
                     help="cocotb paths to measure (default: stream vpi; the goal is the stream path's)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each side, interleaved; rates are medians (1..20, default 3)")
     ap.add_argument("--no-cocotb-io", action="store_true", help="skip the run through cocotb's handles (io=cocotb)")
     ap.add_argument("--out", default=str(BUILD / "bench" / "packed.json"),
                     help="JSON of the measurements, read by the report; runs of other blocks or lane counts already in it "
@@ -169,34 +181,39 @@ def main(argv=None) -> int:
     for lanes in args.lanes or ():
         if not 1 <= lanes <= 1024:
             ap.error(f"--lanes must be in 1..1024, got {lanes}")
-    check_ranges(ap, args, {"vectors": (1, 100_000_000), "seed": (0, 2**32 - 1)})
+    check_ranges(ap, args, {"vectors": (1, 100_000_000), "seed": (0, 2**32 - 1), "repeat": (1, 20)})
     ios = [io for io in dict.fromkeys(args.io) if not (args.no_cocotb_io and io == "cocotb")]
     pairs = [(b, n) for b in args.blocks for n in (args.lanes or [LANES[b]])]
     saved = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lanes": sorted({n for _, n in pairs}),
+             "repeat": args.repeat,
              "vectors": args.vectors, "cpus": __import__("os").cpu_count(), "blocks": {}}
     for block, lanes in pairs:
         unit = "rows" if block == "bitcounter" else "vectors"
         config = CONFIGS.get(block, {})
         t0 = time.perf_counter()
-        cpp = cpp_run(block, lanes, args.vectors, args.seed)
-        t_cpp_all = time.perf_counter() - t0
-        runs = {}
-        for io in ios:
-            t0 = time.perf_counter()
-            r = packed_cosim(block, lanes, {"kind": "random", "n": args.vectors}, config=config, seed=args.seed,
-                             io=io)
-            runs[io] = {**r, "wall": time.perf_counter() - t0}
+        cpp = cpp_run(block, lanes, args.vectors, args.seed, args.repeat)
+        t_cpp_all = time.perf_counter() - t0 - sum(cpp["all_seconds"])
+        tries = {io: [] for io in ios}
+        for _ in range(args.repeat):          # interleaved, so a slow spell of the machine hits every path
+            for io in ios:
+                t0 = time.perf_counter()
+                r = packed_cosim(block, lanes, {"kind": "random", "n": args.vectors}, config=config,
+                                 seed=args.seed, io=io)
+                tries[io].append({**r, "wall": time.perf_counter() - t0})
+        runs = {io: sorted(t, key=lambda r: r["seconds"])[len(t) // 2] for io, t in tries.items()}   # the median
         rate_cpp = cpp["vectors"] / cpp["seconds"]
         us_cpp = 1e6 * cpp["seconds"] / cpp["cycles"]
         print(f"\n== {block}, {lanes} packed lanes, {cpp['vectors']:,} {unit} ==")
         print(f"  C++ harness          : {rate_cpp:>14,.0f} {unit}/s  ({cpp['cycles']:,} cycles in {cpp['seconds']:.3f} s, "
-              f"{us_cpp:.2f} us/cycle; build + stimulus + golden files {t_cpp_all - cpp['seconds']:.1f} s)")
+              f"{us_cpp:.2f} us/cycle, median of {args.repeat}: {_spread(cpp['all_seconds'])}; build + stimulus + "
+              f"golden files {t_cpp_all:.1f} s)")
         ratios = {}
         for io, r in runs.items():
             rate = r["vectors"] / r["seconds"]
             ratios[io] = rate_cpp / rate
             print(f"  cocotb io={io:<7}    : {rate:>14,.0f} {unit}/s  ({r['results']:,} results checked; C++ is "
-                  f"{ratios[io]:.2f}x faster; start-up and build {r['wall'] - r['seconds']:.1f} s)")
+                  f"{ratios[io]:.2f}x faster; median of {args.repeat}: {_spread([t['seconds'] for t in tries[io]])}; "
+                  f"start-up and build {r['wall'] - r['seconds']:.1f} s)")
         goal = GOALS[block]
         entry = {"block": block, "lanes": lanes, "unit": unit, "cpp_per_s": rate_cpp, "goal": goal,
                  "cpp_us_per_cycle": us_cpp, "cocotb_per_s": {io: r["vectors"] / r["seconds"] for io, r in runs.items()},

@@ -78,9 +78,11 @@ def _bitcounter_packed(dut, rng, cycles, lanes):
     uint64 words. Golden: per lane and group, the popcount of its rows
     (:func:`model.bcnn.bitcounter.ref_bitcounter`'s arithmetic, vectorised over lanes)."""
     width, max_rows = dut.width, dut.max_rows
-    lengths = [min(max_rows, cycles)]
-    while sum(lengths) < cycles:
-        lengths.append(int(rng.integers(1, min(max_rows, 64) + 1)))
+    first_len = min(max_rows, cycles)
+    more = rng.integers(1, min(max_rows, 64) + 1, cycles)           # enough group lengths for any batch
+    ends = first_len + np.cumsum(more)
+    k = int(np.searchsorted(ends, cycles))                           # groups until the batch is full
+    lengths = [first_len] + more[:k + 1].tolist() if first_len < cycles else [first_len]
     lengths[-1] -= sum(lengths) - cycles
     words = -(-width // 64)
     bits = _random_rows(rng, (cycles, lanes), words)
