@@ -13,20 +13,33 @@ For each block (``bf16_mac``, ``reconfigurable_pe``: vectors; ``bitcounter``: ro
 * for comparison the per-cycle paths of ``tb/cocotb_packed.py``: ``io=vpi`` (one VPI vector write and read per
   cycle) and ``io=cocotb`` (Python ints through cocotb's handles).
 
-The choice, against its measured alternatives (64-lane MAC, this machine, one core each):
+The choice, against its measured alternatives (64-lane MAC unless named, this machine, 2 cores):
 
-* per-cycle VPI, the previous path: 1.4 M vectors/s, 1/7 of the C++ harness (cocotb's trigger scheduling and
-  the VPI calls were 55 % of a cycle, numpy 30 %);
+* per-cycle VPI, the previous path: 1.3-1.8 M vectors/s, 1/5-1/7 of the C++ harness (cocotb's trigger scheduling
+  and the VPI calls were 55 % of a cycle, numpy 30 %);
 * DPI-C call at the falling edge, so that ``din`` needs no register: 12 us per cycle against 9.2 at the rising
   edge (a second evaluation of the whole combinational logic per cycle);
 * a clock made inside the wrapper (``--timing``, ``always #5``) instead of cocotb's GPI clock: the same time
   per cycle, with coroutine flags the wheel's ``verilated.mk`` lacks, so the GPI clock stays;
 * numpy in the worker thread with the GIL held by cocotb between callbacks (cocotb 2.1 never releases it):
   the worker ran only while the simulator waited, 2.9 M vectors/s; released once by the DPI-C side
-  (``mram_stream_release_gil``): 5.5-6.1 M vectors/s, numpy hidden behind the simulation;
+  (``mram_stream_release_gil``): 5-6 M vectors/s, numpy hidden behind the simulation;
+* a shorter GIL switch interval (0.5 ms, 0.1 ms against Python's 5 ms): 2.5-3.8 M vectors/s, the two threads
+  hand the GIL to and fro; batches of 8192 instead of 2048 cycles on the 16-lane bitcounter: 6.9-8.0 against
+  9.9-10.1 us per cycle (each batch wakes Python once, and that wake-up may wait for the worker to drop the
+  GIL), hence batches of 2^17 vectors;
 * seeded stimulus: one 32-bit draw per value cut into fields (``model.fp_golden``'s generators) instead of one
   ``integers`` call per field: 185 -> 105 ns per MAC vector; bitcounter rows from four random words by the
   binary digits of the density: 1258 -> 187 ns per 256-bit row.
+
+Where the rest goes (committed run, ``scripts/data/bench_packed.json``): the stream path's cycle is 1.5-1.6x the
+C++ harness' at the tests' lane counts, all of it in the simulation (the simulator waits for numpy well under
+1 us per cycle): 2.6-3.9 us per cycle more than the C++ harness' model at 16 and 64 lanes, 7.3 us at 128. Without
+the numpy thread running (batches made beforehand) the 64-lane MAC's cycle was 9.2-9.8 us against 7.3, so about
+two thirds of the excess is cocotb's loop, the GPI clock and the wrapper, one third the numpy thread sharing the
+two cores' caches and memory with the model (it is busy 70-90 % of the MAC's and PE's simulated time). At 32
+lanes the PE and the bitcounter meet the goal (1.28x, 1.17x); the MAC, whose stimulus and golden are largest
+against its model, misses it at 64 and 128 lanes (1.57x, 1.61x).
 
 Printed: rates (medians of ``--repeat`` interleaved runs, with their spread), the ratio C++ / cocotb per path
 against the goal, and where the stream path's time goes: the
