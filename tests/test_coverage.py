@@ -66,6 +66,35 @@ def test_units_inside_a_block_count_for_their_own_blocks(tmp_path):
     assert "fp32_add" not in blocks and "scratchpad" not in blocks
 
 
+def test_stream_wrapper_points_count_for_no_block(tmp_path):
+    """A stream build holds the testbench wrapper ``mram_stream.sv`` beside the packed block: its points, even when
+    listed first, neither name the build's block nor count anywhere."""
+    build = tmp_path / "bf16_mac_p64_stream_cov"
+    build.mkdir()
+    wrapper, dut = build / "mram_stream.sv", build / "bf16_mac_p64.v"
+    for f in (wrapper, dut):
+        f.write_text("module m;\n  x = 1;\nendmodule\n")
+    s = cov.summarise({_key(str(wrapper), 2, "line", "mram_stream"): 0,
+                       _key(str(dut), 2, "line", "mram_stream.dut"): 1})
+    assert set(s["blocks"]) == {"bf16_mac"} and s["blocks"]["bf16_mac"]["line"] == {"covered": 1, "total": 1}
+    assert s["builds"]["bf16_mac_p64_stream_cov"]["block"] == "bf16_mac"
+
+
+def test_compact_keeps_the_counts(tmp_path):
+    """The written summary counts the uncovered points by reason and lists only unexplained ones (at most
+    ``keep``); the digest and the report's explained count read the same numbers from either form."""
+    block = {"uncovered_lines": [{"file": "x.v", "line": i, "text": "if (dump_module) x;", "why": "Yosys' no-op: y"}
+                                 for i in range(5)] +
+                                [{"file": "x.v", "line": 10 + i, "text": "if (a) begin end", "why": ""} for i in range(3)],
+             "untoggled": {"count": 0, "signals": {}}, "line": {"covered": 1, "total": 9}}
+    small = cov.compact({"builds": {}, "blocks": {"x": block}}, keep=2)["blocks"]["x"]
+    assert small["uncovered_counts"] == {"explained": {"Yosys' no-op": 5}, "unexplained": 3}
+    assert [u["line"] for u in small["uncovered_lines"]] == [10, 11]
+    assert cov.uncovered_counts(block) == small["uncovered_counts"]
+    assert cov.uncovered_digest(block, limit=2) == cov.uncovered_digest(small, limit=2)
+    assert "3 unexplained: x.v:10" in cov.uncovered_digest(small, limit=2) and "and 1 more" in cov.uncovered_digest(small, limit=2)
+
+
 def test_block_of_file():
     assert cov.block_of_file("build/sim/bitcount_reader_w64_d128_cov/bitcount_reader.v") == "bitcount_reader"
     assert cov.block_of_file("bf16_mac_p64.v") == "bf16_mac"

@@ -83,6 +83,11 @@ def parse_key(key: str) -> dict[str, str]:
     return out
 
 
+#: Testbench sources compiled into a build beside the block (:mod:`scripts.sim.stream`'s wrapper): not RTL of a
+#: registry block, so their points count for none.
+TESTBENCH_FILES = frozenset({"mram_stream.sv"})
+
+
 def block_of_file(path: str) -> str:
     """The block of a Verilog file ``<toplevel>.v``: its toplevel without a lane suffix (``_x8``, ``_p64``)."""
     return re.sub(r"_[xp]\d+$", "", Path(path).stem)
@@ -142,6 +147,9 @@ def summarise(points: Mapping[str, int], functional: Mapping | None = None, max_
     sources: dict = {}
     per_block: dict[str, list] = defaultdict(list)
     for build, pts in sorted(by_build.items()):
+        pts = [(k, c) for k, c in pts if Path(k["f"]).name not in TESTBENCH_FILES]    # the stream path's wrapper
+        if not pts:
+            continue
         block = block_of_file(pts[0][0]["f"])
         out["builds"][build] = {"block": block, "line": _count(pts, "line"), "toggle": _count(pts, "toggle")}
         per_block[block] += [(build, k, c) for k, c in pts]
@@ -177,22 +185,46 @@ def summarise(points: Mapping[str, int], functional: Mapping | None = None, max_
     return out
 
 
+def uncovered_counts(block: Mapping) -> dict:
+    """``{"explained": {reason: n}, "unexplained": n}`` of a block's uncovered line points (from
+    ``uncovered_counts`` when :func:`compact` stored it, else counted from ``uncovered_lines``)."""
+    if "uncovered_counts" in block:
+        return block["uncovered_counts"]
+    why = defaultdict(int)
+    unexplained = 0
+    for u in block.get("uncovered_lines", []):
+        if u["why"]:
+            why[u["why"].split(":")[0]] += 1
+        else:
+            unexplained += 1
+    return {"explained": dict(why), "unexplained": unexplained}
+
+
+def compact(summary: dict, keep: int = 100) -> dict:
+    """The summary as written to ``summary.json``: per block the uncovered line points counted
+    (:func:`uncovered_counts`) and only the first ``keep`` unexplained ones listed (a whole ``tb/`` run leaves
+    tens of thousands of Yosys no-op points, megabytes of JSON that say nothing more than their count)."""
+    out = {**summary, "blocks": {}}
+    for name, b in summary["blocks"].items():
+        counts = uncovered_counts(b)
+        out["blocks"][name] = {**b, "uncovered_counts": counts,
+                               "uncovered_lines": [u for u in b.get("uncovered_lines", []) if not u["why"]][:keep]}
+    return out
+
+
 def uncovered_digest(block: Mapping, limit: int = 4) -> str:
     """One line on what a block's summary (:func:`summarise`) leaves uncovered: the explained line points counted by
     reason, the unexplained ones named (``file:line`` and text, ``limit`` of them), the untoggled bits, the missing
     functional bins."""
     parts = []
-    why = defaultdict(int)
-    unexplained = []
-    for u in block.get("uncovered_lines", []):
-        if u["why"]:
-            why[u["why"].split(":")[0]] += 1
-        else:
-            unexplained.append(f"{u['file']}:{u['line']} `{u['text'][:60]}`")
-    parts += [f"{n} x {w}" for w, n in sorted(why.items(), key=lambda kv: -kv[1])]
-    if unexplained:
-        more = f" and {len(unexplained) - limit} more" if len(unexplained) > limit else ""
-        parts.append(f"{len(unexplained)} unexplained: " + "; ".join(unexplained[:limit]) + more)
+    counts = uncovered_counts(block)
+    unexplained = [f"{u['file']}:{u['line']} `{u['text'][:60]}`" for u in block.get("uncovered_lines", [])
+                   if not u["why"]]
+    parts += [f"{n} x {w}" for w, n in sorted(counts["explained"].items(), key=lambda kv: -kv[1])]
+    if counts["unexplained"]:
+        n = counts["unexplained"]
+        more = f" and {n - limit} more" if n > limit else ""
+        parts.append(f"{n} unexplained: " + "; ".join(unexplained[:limit]) + more)
     n_tog = block.get("untoggled", {}).get("count", 0)
     if n_tog:
         parts.append(f"{n_tog} toggle points never hit (e.g. {', '.join(list(block['untoggled']['signals'])[:3])})")
@@ -258,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     points = merge_dat(dats)
     write_dat(points, args.dir / "merged.dat")
     func_xml = merge_functional(funcs, args.dir / "func_merged.xml")
-    summary = summarise(points, functional_summary(func_xml))
+    summary = compact(summarise(points, functional_summary(func_xml)))
     summary["runs"] = {"rtl": len(dats), "functional": len(funcs)}
     out = args.out or args.dir / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,7 @@ def _pct(c: dict) -> float | None:
 
 def coverage_table() -> Table | None:
     """Per block: Verilator line and toggle coverage, functional bins, what is not covered (None: no summary)."""
-    from scripts.toolchain.coverage import uncovered_digest
+    from scripts.toolchain.coverage import uncovered_counts, uncovered_digest
 
     for path in (BUILD / "coverage" / "summary.json", DATA / "coverage" / "summary.json"):
         if path.exists():
@@ -80,7 +80,7 @@ def coverage_table() -> Table | None:
             rows.append([block, "-", None, None, None, "-", "not run under --rtl-coverage (see its verified_by tests)"])
             continue
         builds = ", ".join(x.removeprefix(block + "_").removesuffix("_cov") for x in b["builds"]) or "-"
-        explained = sum(1 for u in b["uncovered_lines"] if u["why"])
+        explained = sum(uncovered_counts(b)["explained"].values())
         rest = {"covered": b["line"]["covered"], "total": b["line"]["total"] - explained}
         rows.append([block, builds, _pct(b["line"]), _pct(rest), _pct(b["toggle"]),
                      f"{f['hit']} / {f['bins']}" if f else "-", uncovered_digest(b)])
@@ -88,7 +88,9 @@ def coverage_table() -> Table | None:
     return Table(["block", "builds (configurations)", "line %", "line % without explained points", "toggle %",
                   "functional bins hit", "not covered"],
                  rows, caption=f"Coverage of the co-simulation runs ({where}; regenerate: pytest tb/test_cosim.py "
-                               "--rtl-coverage -n 1, then copy build/coverage/summary.json to scripts/data/coverage/). "
+                               "tb/test_layer.py tb/test_network.py tb/test_bcnn.py tb/test_dima.py --rtl-coverage "
+                               "-n 2, about 21 min on 2 cores, then copy build/coverage/summary.json to "
+                               "scripts/data/coverage/). "
                                "Line = Verilator line and branch points, toggle = one point per bit and direction, "
                                "counted over every build of the block (packed lanes: every lane's copy); bf16_mul and "
                                "fp32_add are measured as the units inside the MAC and the PE")
