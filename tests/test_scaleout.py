@@ -74,7 +74,7 @@ def test_run_exhaustive_records_and_resumes(tmp_path, monkeypatch):
     def fake(block, shards, **kw):
         calls.append(list(shards))
         return {"shards": list(shards), "vectors": len(shards) << 24, "seconds": 1.0 * len(shards),
-                "sim_seconds": 0.5, "host": "h"}
+                "sim_seconds": 0.5, "host": "h", "io": "vpi"}
 
     monkeypatch.setattr(ex, "run_shards", fake)
     rec = ex.Record(tmp_path / "r.jsonl")
@@ -83,6 +83,7 @@ def test_run_exhaustive_records_and_resumes(tmp_path, monkeypatch):
     s2 = ex.run_exhaustive("bf16_mul", [2, 3, 4], rec, per_task=2)
     assert calls[-1] == [4] and s2["skipped"] == 2 and s2["done_total"] == 4
     assert set(rec.done("bf16_mul", False)) == {1, 2, 3, 4} and rec.done("bf16_mul", True) == {}
+    assert {r["io"] for r in rec.done("bf16_mul", False).values()} == {"vpi"}     # the path the task reported
 
 
 # --- bad addresses, records and the sweep's table ---------------------------------------------------------------

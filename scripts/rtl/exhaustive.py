@@ -53,7 +53,8 @@ def select_shards(fraction: float, seed: int) -> list[int]:
 def run_shards(block: str, shards: Sequence[int], *, ftz: bool = False, lanes: int = 256, cxx_opt: str = "-O1",
                batch_cycles: int = 1024) -> dict:
     """One task: the ``shards`` of ``block`` in one Verilator run (the build is cached per configuration, so a
-    worker builds it once). Returns ``{"shards", "vectors", "seconds", "host"}``; AssertionError on a mismatch."""
+    worker builds it once). Returns ``{"shards", "vectors", "seconds", "sim_seconds", "host", "io"}`` (``io``: the
+    cocotb path); AssertionError on a mismatch."""
     from scripts.rtl.cosim import packed_cosim
 
     t0 = time.perf_counter()
