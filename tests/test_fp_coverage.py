@@ -1,9 +1,9 @@
-"""The functional-coverage classifiers (model/fp_coverage.py) on corner values whose class IEEE 754 fixes."""
+"""The functional-coverage classifiers (model/stt_ai/fp_coverage.py) on corner values whose class IEEE 754 fixes."""
 
 import numpy as np
 import pytest
 
-from model import fp_coverage as fc
+from model.stt_ai import fp_coverage as fc
 from model.fp_golden import ref_bf16_mul, ref_fp32_add
 
 

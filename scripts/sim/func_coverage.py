@@ -1,4 +1,4 @@
-"""Functional coverage of the FP blocks with cocotb-coverage: the bins of :mod:`model.fp_coverage`, sampled from the
+"""Functional coverage of the FP blocks with cocotb-coverage: the bins of :mod:`model.stt_ai.fp_coverage`, sampled from the
 stimulus a run checks, exported per run and merged by :mod:`scripts.toolchain.coverage`.
 
 Off unless ``$MRAM_RTL_COVERAGE`` names a directory (``pytest tb/ --rtl-coverage``): then :func:`record` samples
@@ -22,11 +22,11 @@ from typing import Mapping
 
 import numpy as np
 
-from model import fp_coverage as fc
+from model.stt_ai import fp_coverage as fc
 
 __all__ = ["enabled", "record", "export"]
 
-#: Blocks with functional coverage and their coverpoints (:data:`model.fp_coverage.FUNCTIONAL`).
+#: Blocks with functional coverage and their coverpoints (:data:`model.stt_ai.fp_coverage.FUNCTIONAL`).
 BLOCKS = fc.FUNCTIONAL
 
 

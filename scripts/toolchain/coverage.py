@@ -236,11 +236,11 @@ def uncovered_digest(block: Mapping, limit: int = 4) -> str:
 
 
 def functional_summary(xml_file: Path | None) -> dict:
-    """Per block with functional coverage (:data:`model.fp_coverage.FUNCTIONAL`): ``bins`` (total), ``hit``
+    """Per block with functional coverage (:data:`model.stt_ai.fp_coverage.FUNCTIONAL`): ``bins`` (total), ``hit``
     and ``missing`` (``"<point>: <bin>"``) from a cocotb-coverage XML file (None: nothing sampled)."""
     from xml.etree import ElementTree as et
 
-    from model.fp_coverage import FUNCTIONAL, functional_bins
+    from model.stt_ai.fp_coverage import FUNCTIONAL, functional_bins
 
     hits: dict[str, dict[str, int]] = defaultdict(dict)
     if xml_file is not None:

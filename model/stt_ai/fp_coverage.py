@@ -1,4 +1,5 @@
-"""Functional-coverage classification of floating-point operations (numpy, vectorised over bit patterns).
+"""Functional-coverage classification of the STT-AI FP units' operations (the BF16 multiplier, FP32 adder, MAC and
+PE of ``stt-ai-mishty-sadi.txt``; numpy, vectorised over bit patterns).
 
 Each classifier maps arrays of operand bit patterns to small integer bin codes whose names are in the matching
 ``*_NAMES`` tuple; :mod:`scripts.sim.func_coverage` samples them into cocotb-coverage coverpoints.
