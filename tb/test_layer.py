@@ -92,8 +92,11 @@ def test_utilisation_case_default_array(tmp_path, capsys, seed):
     assert s["utilisation"] > 0.9
 
 
-def test_fc_default_array(tmp_path, capsys, seed):
+def test_fc_default_array_under_glb_back_pressure(tmp_path, capsys, seed):
+    """FC on the default array with the buffer busy 30 % of the cycles (``--glb-ready 0.7``): the 4 x 4 array's
+    hold paths run, the output stays bit-exact and the stall cycles are a named term of the cycle count."""
     rng = np.random.default_rng(seed)
     x, w = _bf16(rng, (6, 37)), _bf16(rng, (29, 37))
-    y, s = _run(tmp_path, capsys, "fc", x, w)
+    y, s = _run(tmp_path, capsys, "fc", x, w, "--glb-ready", "0.7", "--seed", str(seed))
     _check(y, s, pa.ref_fc_dataflow(_bits(x), _bits(w), 4), 48)
+    assert s["stalls"] > 0

@@ -118,6 +118,7 @@ LAYER_FC = ["layer", "fc", "--ifmap", "{d}/LXF.npy", "--weights", "{d}/LWF.npy",
             "--array", "2x3"]
 REPORT = ["report", "--only", "stt-delta", "--quick", "--no-progress"]
 DELTA = ["delta", "--retention", "3s", "--ber", "1e-8"]
+NETWORK = ["network", "run", "--model", "digits_cnn"]
 
 #: (id, argv, names the one line must contain, extra environment)
 CASES = [
@@ -182,6 +183,14 @@ CASES = [
     ("layer-fc-read-latency-0", LAYER_FC + ["--glb-read-latency", "0", "--out", "{d}/Y.npy"],
      "--glb-read-latency", None),
     ("layer-seed-huge", LAYER + ["--seed", str(10**30), "--out", "{d}/Y.npy"], "--seed", None),
+    ("layer-fc-glb-ready-0", LAYER_FC + ["--glb-ready", "0", "--out", "{d}/Y.npy"], ["--glb-ready", "(0, 1]"],
+     None),
+    ("network-glb-ready-1.5", NETWORK + ["--glb-ready", "1.5"], ["--glb-ready", "(0, 1]"], None),
+    ("network-images-0", NETWORK + ["--images", "0"], ["--images", "1"], None),
+    ("network-images-541", NETWORK + ["--images", "541"], ["--images", "540"], None),
+    ("network-array-2x7", NETWORK + ["--array", "2x7"], "--array", None),
+    ("network-ultra-one", NETWORK + ["--ultra", "30"], "--ultra", None),
+    ("network-batch-0", NETWORK + ["--batch", "0"], "--batch", None),
     ("sweep-seeds", ["sweep", "dse", "--serial", "--seeds", str(10**6)], "--seeds", None),
     ("sweep-seed", ["sweep", "dse", "--serial", "--seed", str(10**30)], "--seed", None),
     ("exhaustive-lanes", ["exhaustive", "bf16_mul", "--lanes", "4096", "--serial"], "--lanes", None),

@@ -94,8 +94,8 @@ def test_packed_wrapper_in_the_amaranth_simulator(block, lanes, gaps, config, rn
     top = PackedLanes(lambda: spec.build(**config), spec.stream, lanes, spec.packed_shared)
     checker = PackedChecker(spec, top, spec.latency_of(top))
     words = []
-    for batch in random_batches(spec, top, rng, 120 * lanes, gaps, batch_cycles=40):
-        words.append(checker.submit(batch))
+    for batch in random_batches(spec, top, rng, 120 * lanes, gaps, batch_cycles=40, first_cycles=5):
+        words.append(checker.submit(batch))      # batches of 5, 10, 20, 40, 40, 5 cycles of stimulus
     words.append(checker.drain_words())
     all_words = np.concatenate(words)
     data, n = all_words.astype("<u8").tobytes(), all_words.shape[1] * 8
@@ -108,6 +108,20 @@ def test_packed_wrapper_in_the_amaranth_simulator(block, lanes, gaps, config, rn
     assert st["vectors"] == 120 * lanes and st["results"] > 0
     if spec.packed_stimulus is None:                       # elementwise: one result per vector
         assert st["results"] == st["vectors"]
+
+
+def test_default_random_batches_start_short_and_double(rng):
+    """The stream path waits only for the first batch: a sixteenth of the full size, doubling up to it; the
+    vectors add up and an explicit ``batch_cycles`` keeps every batch that size."""
+    from scripts.sim.packed_run import batches_for
+
+    spec = BLOCKS["bf16_mac"]
+    top = PackedLanes(lambda: spec.build(), spec.stream, 64)
+    full = (1 << 17) // 64
+    sizes = [len(b.valid) for b in batches_for({"job": {"n": 64 * (3 * full + 5)}}, spec, top, rng)]
+    assert sizes == [full // 16, full // 8, full // 4, full // 2, full, full, full // 16 + 5]   # 15/16 + 2 + 1/16
+    fixed = [len(b.valid) for b in batches_for({"job": {"n": 64 * 100, "batch_cycles": 30}}, spec, top, rng)]
+    assert fixed == [30, 30, 30, 10]
 
 
 def test_checker_catches_a_wrong_lane_and_a_wrong_cycle(rng):

@@ -86,7 +86,8 @@ def _batch(item: dict) -> dict:
 def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, cols: int = 4,
                 delta: float | None = None, ber: float = 0.0, ultra: tuple | None = None, seed: int = 0,
                 backend: str = "verilator", batch: int = 10, mapper=None, progress=None, on_layer=None,
-                clock_hz: float = 1e9, tau_s: float | None = None, bank_bytes: int = DEFAULT_BANK_BYTES) -> dict:
+                clock_hz: float = 1e9, tau_s: float | None = None, bank_bytes: int = DEFAULT_BANK_BYTES,
+                glb_ready: float = 1.0) -> dict:
     """Run ``images`` test images through the network on the RTL; return the summary (:func:`summarise`).
 
     Parameters
@@ -115,6 +116,8 @@ def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, c
         appends to a file that a thread of this process follows).
     clock_hz, tau_s : float
         Clock of the retention ages and the device's attempt time.
+    glb_ready : float
+        Probability in (0, 1] that the global buffer accepts a request in a cycle (back-pressure).
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -125,6 +128,7 @@ def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, c
     batch = check_int("batch", batch, min=1, type_error=False)
     seed = check_int("seed", seed, min=0, max=2 ** 63 - 1, type_error=False)
     ber = check_real("ber", ber, min=0, max=1, max_open=True, type_error=False)
+    glb_ready = check_real("glb_ready", glb_ready, min=0, min_open=True, max=1, type_error=False)
     if delta is not None:
         delta = check_real("delta", delta, min=0, min_open=True, max=200, type_error=False)
     if sum(x is not None and x is not False for x in (delta, ultra)) + (ber > 0) > 1:
@@ -137,7 +141,7 @@ def run_network(model: str = "digits_cnn", images: int = 20, *, rows: int = 4, c
     # the plan is checked (and its golden computed) before any simulation
     plan = net.plan_network(layers, x.shape[1:], rows, cols, pa.bank_words_for(bank_bytes, cols))
     opts = {"bank_bytes": bank_bytes, "delta": delta, "ber": ber, "ultra": ultra, "clock_hz": clock_hz,
-            "seed": seed, "tau_s": tau_s}
+            "seed": seed, "tau_s": tau_s, "glb_ready": glb_ready}
     items = [{"images": x[i:i + batch].tolist(), "first_index": i, "rows": rows, "cols": cols,
               "backend": backend, "opts": opts} for i in range(0, len(x), batch)]
     t0 = time.perf_counter()

