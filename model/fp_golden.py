@@ -307,10 +307,8 @@ def random_bf16(rng: np.random.Generator, n: int) -> np.ndarray:
     kind = r >> _U32(29)
     uni = r & _U32(0xFFFF)                 # near and corner reuse its bits: they are taken only where it is not
     near = (uni & _U32(0x807F)) | ((_U32(111) + _scaled(r >> _U32(16), 33)) << _U32(7))
-    out = np.where(kind < 4, uni, near)
-    corner = kind == 7
-    out[corner] = BF16_CORNERS[_scaled(uni[corner], len(BF16_CORNERS))]
-    return out.astype(np.uint16)
+    corner = BF16_CORNERS[_scaled(uni, len(BF16_CORNERS))]     # a gather over all is cheaper than a masked one
+    return np.where(kind < 4, uni, np.where(kind == 7, corner, near)).astype(np.uint16)
 
 
 def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -319,10 +317,8 @@ def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
     r = _raw(rng, n)
     kind = r >> _U32(29)
     near = (uni & _U32(0x807FFFFF)) | ((_U32(87) + _scaled(r, 81)) << _U32(23))
-    out = np.where(kind < 4, uni, near)
-    corner = kind == 7
-    out[corner] = FP32_CORNERS[_scaled(r[corner] >> _U32(8), len(FP32_CORNERS))]
-    return out
+    corner = FP32_CORNERS[_scaled(r >> _U32(8), len(FP32_CORNERS))]
+    return np.where(kind < 4, uni, np.where(kind == 7, corner, near))
 
 
 def _close_to(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:

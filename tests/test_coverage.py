@@ -150,3 +150,22 @@ def test_uncovered_digest():
     text = cov.uncovered_digest(block)
     assert "1 x Yosys' default arm" in text and "x.v:3" in text and "x.sig" in text and "round: tie" in text
     assert cov.uncovered_digest({}) == "nothing"
+
+
+def test_report_coverage_goals():
+    """The report's goal rows: the lowest block once its explained points are left out, and the bins hit."""
+    from scripts.report.experiments.verification import coverage_goals
+
+    def block(covered, total, explained, functional=None):
+        return {"line": {"covered": covered, "total": total}, "functional": functional,
+                "uncovered_counts": {"explained": {"no-op": explained}, "unexplained": total - covered - explained}}
+
+    summary = {"blocks": {"a": block(90, 100, 6, {"bins": 4, "hit": 4, "missed": []}),   # 90 / 94 = 95.7 %
+                          "b": block(96, 100, 0), "c": block(0, 0, 0)}}
+    line, func = coverage_goals(summary)
+    assert line.ours == pytest.approx(95.7) and "goal met: a" in line.note and "b 96.0" in line.note
+    assert (func.paper, func.ours) == (4, 4) and "goal met" in func.note
+    summary["blocks"]["b"] = block(94, 100, 0, {"bins": 3, "hit": 2, "missed": ["x: y"]})
+    line, func = coverage_goals(summary)
+    assert line.ours == 94.0 and "goal missed: b" in line.note
+    assert (func.paper, func.ours) == (7, 6) and "goal missed" in func.note

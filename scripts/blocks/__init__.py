@@ -573,4 +573,7 @@ def packed_dut(params: Mapping) -> PackedLanes:
         raise ValueError(f"block {spec.name!r} cannot run in packed lanes (one result per input and a fixed "
                          "latency are needed)")
     config = dict(params.get("config", {}))
-    return PackedLanes(lambda: spec.build(**config), spec.stream, int(params["lanes"]), spec.packed_shared)
+    top = PackedLanes(lambda: spec.build(**config), spec.stream, int(params["lanes"]), spec.packed_shared)
+    for d in (top, *top._copies):       # most callers read only its layout; Amaranth would warn of each copy
+        d._MustUse__silence = True
+    return top

@@ -128,10 +128,7 @@ def packed_cosim(block: str, lanes: int, job: Mapping, *, config: Mapping | None
     if io == "stream":
         from scripts.sim.stream import WRAPPER_TOP, stream_files
 
-        dut = packed_dut(params)                # the widths only: no elaboration
-        for d in (dut, *dut._copies):
-            d._MustUse__silence = True
-        lay = dut.layout
+        lay = packed_dut(params).layout         # the widths only: no elaboration
         stream = dict(extra_files=stream_files(f"{block}_p{lanes}", lay.din_width, lay.dout_width),
                       sim_top=WRAPPER_TOP)
         name, key = f"{name}_stream", key + ["stream"]
