@@ -292,8 +292,16 @@ _U32 = np.uint32
 
 def _raw(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random 32-bit words: the generators below cut their fields out of them (one draw per value instead of
-    one per field, all in uint32: the stream path makes stimulus for millions of vectors per second)."""
-    return rng.integers(0, 0xFFFFFFFF, n, dtype=np.uint32, endpoint=True)
+    one per field, all in uint32: the stream path makes stimulus for millions of vectors per second). The bit
+    generator's raw 64-bit outputs split in two (half the time of ``integers``; the split is the machine's byte
+    order, little-endian on every machine this runs on)."""
+    return rng.bit_generator.random_raw(-(-n // 2)).view(np.uint32)[:n]
+
+
+def _select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.where(mask, a, b)`` for uint32 ``a``/``b`` without a branch per element: on the random masks of the
+    generators ``np.where`` mispredicts every other element (7.7 against 1.8 ns per element measured)."""
+    return b ^ ((a ^ b) & (_U32(0) - mask.view(np.uint8).astype(np.uint32)))
 
 
 def _scaled(bits: np.ndarray, k: int) -> np.ndarray:
@@ -307,8 +315,8 @@ def random_bf16(rng: np.random.Generator, n: int) -> np.ndarray:
     kind = r >> _U32(29)
     uni = r & _U32(0xFFFF)                 # near and corner reuse its bits: they are taken only where it is not
     near = (uni & _U32(0x807F)) | ((_U32(111) + _scaled(r >> _U32(16), 33)) << _U32(7))
-    corner = BF16_CORNERS[_scaled(uni, len(BF16_CORNERS))]     # a gather over all is cheaper than a masked one
-    return np.where(kind < 4, uni, np.where(kind == 7, corner, near)).astype(np.uint16)
+    corner = np.take(BF16_CORNERS, _scaled(uni, len(BF16_CORNERS))).astype(np.uint32)   # gathered for all: cheaper
+    return _select(kind < 4, uni, _select(kind == 7, corner, near)).astype(np.uint16)     # than a masked gather
 
 
 def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -317,8 +325,8 @@ def random_fp32(rng: np.random.Generator, n: int) -> np.ndarray:
     r = _raw(rng, n)
     kind = r >> _U32(29)
     near = (uni & _U32(0x807FFFFF)) | ((_U32(87) + _scaled(r, 81)) << _U32(23))
-    corner = FP32_CORNERS[_scaled(r >> _U32(8), len(FP32_CORNERS))]
-    return np.where(kind < 4, uni, np.where(kind == 7, corner, near))
+    corner = np.take(FP32_CORNERS, _scaled(r >> _U32(8), len(FP32_CORNERS)))
+    return _select(kind < 4, uni, _select(kind == 7, corner, near))
 
 
 def _close_to(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
@@ -328,7 +336,7 @@ def _close_to(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     x = x.astype(np.uint32)
     exp = ((x >> _U32(23)) & _U32(0xFF)).astype(np.int32)
     new_exp = np.clip(exp + _scaled(r, 53).astype(np.int32) - 26, 0, 254).astype(np.uint32)
-    mant = np.where((r >> _U32(8)) & _U32(3) == 0, x, m) & _U32(0x7FFFFF)
+    mant = _select((r >> _U32(8)) & _U32(3) == 0, x, m) & _U32(0x7FFFFF)
     sign = r & _U32(0x80000000)
     return sign | (new_exp << _U32(23)) | mant
 
@@ -353,8 +361,8 @@ def random_add_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     a = random_fp32(rng, n)
     b = random_fp32(rng, n)
     close, cancel = _fractions(rng, n, 0.5, 0.1)
-    b = np.where(close, _close_to(rng, a), b)
-    b = np.where(cancel, (a ^ np.uint32(0x80000000)) + rng.integers(-2, 3, n).astype(np.uint32), b)
+    b = _select(close, _close_to(rng, a), b)
+    b = _select(cancel, (a ^ np.uint32(0x80000000)) + rng.integers(-2, 3, n).astype(np.uint32), b)
     return a, b.astype(np.uint32)
 
 
@@ -365,8 +373,8 @@ def random_mac_vectors(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.nd
     p = ref_bf16_mul(a, b)
     c = random_fp32(rng, n)
     close, cancel = _fractions(rng, n, 0.5, 0.1)
-    c = np.where(close, _close_to(rng, p), c)
-    c = np.where(cancel, p ^ np.uint32(0x80000000), c)
+    c = _select(close, _close_to(rng, p), c)
+    c = _select(cancel, p ^ np.uint32(0x80000000), c)
     return a, b, c.astype(np.uint32)
 
 

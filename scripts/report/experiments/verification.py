@@ -185,7 +185,11 @@ def verification(ctx) -> Section:
             comparisons.append(Comparison(
                 f"{block}, {b['lanes']} lanes: C++ harness / cocotb stream path, {b['unit']} verified per second "
                 "(goal: at most)", b["goal"], b["ratio"]["stream"], "x",
-                ("goal met" if b["met"] else "goal missed") + f": per cycle the simulation takes {w['sim']:.1f} us "
+                ("goal met" if b["met"] else "goal missed") +
+                (f" (median of {bench['repeat']} paired runs, whose ratios spread over "
+                 f"{b['ratio_spread']['stream'][0]:.2f}-{b['ratio_spread']['stream'][1]:.2f}: this machine's speed "
+                 "varies between runs)" if "ratio_spread" in b else "") +
+                f": per cycle the simulation takes {w['sim']:.1f} us "
                 f"against the C++ harness' {w['model']:.1f} us (cocotb's loop and GPI clock, the DPI-C copies and "
                 f"the numpy thread's share of the cores: {w['overhead']:.1f} us), the simulator waited "
                 f"{w['numpy_wait']:.1f} us for numpy, which was busy {w['numpy_busy']:.1f} us (overlapped)" +
