@@ -158,3 +158,24 @@ def test_network_command_limits_match_the_test_set():
     from model.digits_cnn import load_test_set
     from scripts.cli.commands.network import TEST_IMAGES
     assert TEST_IMAGES == len(load_test_set()[0])
+
+
+def test_back_pressure_holds_and_replays_per_image(rng):
+    """A busy buffer (``glb_ready`` 0.7) holds the controller's fetches: the logits stay bit-exact, every array
+    cycle is still a named term, the image takes longer than without back-pressure, and the ready pattern starts
+    again at each image, so an image takes the same cycles whether it runs first or second in its batch."""
+    layers, x = _network(rng, CASES[1][3], CASES[1][5])
+    x2 = np.concatenate([x, x])
+    both = NetworkRun(layers, x2, 2, 1, glb_ready=0.7, seed=3)
+    run_amaranth(accelerator_for(2, 1, both.bank_words), both.agents, max_cycles=200_000)
+    alone = NetworkRun(layers, x, 2, 1, glb_ready=0.7, seed=3, first_index=1)
+    run_amaranth(accelerator_for(2, 1, alone.bank_words), alone.agents, max_cycles=100_000)
+    golden = net.golden_network(both.plan, x[0])[-1]["y"]
+    for logits in (*both.host.logits, *alone.host.logits):
+        assert np.array_equal(logits, golden)
+    assert both.host.image_cycles[0] == both.host.image_cycles[1] == alone.host.image_cycles[0]
+    for st in both.host.layer_stats[0]:
+        assert st["array_cycles"] == st["predicted_array_cycles"], st["name"]
+    clean = NetworkRun(layers, x, 2, 1)
+    run_amaranth(accelerator_for(2, 1, clean.bank_words), clean.agents, max_cycles=100_000)
+    assert clean.host.image_cycles[0] < alone.host.image_cycles[0]
