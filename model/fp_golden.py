@@ -293,9 +293,9 @@ _U32 = np.uint32
 def _raw(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random 32-bit words: the generators below cut their fields out of them (one draw per value instead of
     one per field, all in uint32: the stream path makes stimulus for millions of vectors per second). The bit
-    generator's raw 64-bit outputs split in two (half the time of ``integers``; the split is the machine's byte
-    order, little-endian on every machine this runs on)."""
-    return rng.bit_generator.random_raw(-(-n // 2)).view(np.uint32)[:n]
+    generator's raw 64-bit outputs split in two, low half first on every machine (half the time of ``integers``)."""
+    words = rng.bit_generator.random_raw(-(-n // 2)).astype("<u8", copy=False)
+    return words.view("<u4")[:n].astype(np.uint32, copy=False)
 
 
 def _select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -69,17 +69,16 @@ def test_fc_small_array_batch_one(tmp_path, capsys, seed):
     assert s["hazard_stalls"] > 0
 
 
-def test_layer_under_glb_back_pressure(seed):
+def test_layer_under_glb_back_pressure(tmp_path, capsys, seed):
     """The GLB not ready 40 % of the cycles and slow to read (as ``tests/test_pe_array.py``'s ``conv-busy-glb`` in
     the Amaranth simulator): the scratchpad holds the array, which must freeze its pipeline; every output still
-    bit-exact, and the run did stall (so the hold paths ran)."""
-    from scripts.rtl.layer import run_layer
-
+    bit-exact, every stall cycle a named term, and the run did stall (so the hold paths ran)."""
     rng = np.random.default_rng(seed)
     x, w = _bf16(rng, (1, 2, 5, 5)), _bf16(rng, (3, 2, 3, 3))
-    r = run_layer("conv", _bits(x), _bits(w), pad=1, rows=2, cols=2, glb_ready=0.6, glb_read_latency=5, seed=seed)
-    assert r.bit_exact, f"{np.count_nonzero(r.y_bits != r.golden_bits)} outputs differ"
-    assert r.stats["stalls"] > 0
+    y, s = _run(tmp_path, capsys, "conv", x, w, "--pad", "1", "--array", "2x6", "--glb-ready", "0.6",
+                "--glb-read-latency", "5", "--seed", str(seed))
+    _check(y, s, pa.ref_conv_dataflow(_bits(x), _bits(w), 1, 1, 2, 2), 12)
+    assert s["stalls"] > 0
 
 
 def test_utilisation_case_default_array(tmp_path, capsys, seed):

@@ -242,3 +242,20 @@ def test_array_model_and_injector(rng):
     assert BitFlipInjector(0.0, 8).flips(3) == 0
     with pytest.raises(ValueError, match="ber"):
         BitFlipInjector(1.5, 8)
+
+
+def test_random_pattern_depends_on_seed_and_cycle_only():
+    """The one seeded ready pattern of the responders and monitors: None at probability 1, on about as often as
+    asked, the same answer however often a cycle is asked, and read from ``origin()`` when one is given."""
+    from scripts.sim.contract import random_pattern
+
+    assert random_pattern(1.0, np.random.default_rng(0)) is None
+    p = random_pattern(0.3, np.random.default_rng(5))
+    on = [p(t) for t in range(20000)]
+    assert abs(np.mean(on) - 0.3) < 0.02                                   # ~5 sigma of 20000 draws
+    assert [p(t) for t in range(100)] == on[:100]                          # asking again changes nothing
+    assert on[:100] == [random_pattern(0.3, np.random.default_rng(5))(t) for t in range(100)]
+    start = [0]
+    q = random_pattern(0.3, np.random.default_rng(5), origin=lambda: start[0])
+    start[0] = 1000
+    assert [q(1000 + t) for t in range(100)] == on[:100]                   # counted from the origin

@@ -54,8 +54,8 @@ scheduler walked at each of the two time steps), the DPI-C copies and the numpy 
 cycle dilute it (32 lanes, earlier method: PE 1.28x, bitcounter 1.17x).
 
 Printed: rates (medians of ``--repeat`` interleaved runs, with their spread), the ratio C++ / cocotb per path
-(the median of the paired runs' ratios, with their spread) against the goal, and where the stream path's time goes: the
-simulation per cycle (against the C++ harness' cycle: the difference is cocotb's loop and GPI clock, the DPI-C
+(the median of the paired runs' ratios, with their spread) against the goal, and where the stream path's time
+goes: the simulation per cycle (against the C++ harness' cycle: the difference is cocotb's loop and GPI clock, the DPI-C
 copies and the numpy thread's competition for the cores), the numpy worker's busy time per cycle, and the time
 the simulator waited for numpy. Build and start-up times are printed apart (not in the rates). Usage::
 
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
 def cpp_harness(block: str, lanes: int, vectors: int, seed: int):
     """The C++ harness on the packed design: build (cached), stimulus and expected words from the same generator
     as the cocotb run written to files. Returns ``run()`` (one timed loop: cycles, ``seconds``, errors) and the
-    vectors and results it covers."""
+    vectors it covers."""
     spec = BLOCKS[block]
     config = CONFIGS.get(block, {})
     params = {"block": block, "config": config, "lanes": lanes}
@@ -151,13 +151,12 @@ def cpp_harness(block: str, lanes: int, vectors: int, seed: int):
     lay = top.layout
     latency = spec.latency_of(top)
     din, expected_cycles, expected = [], [], {}
-    cyc = results = 0
+    cyc = 0
     for b in random_batches(spec, top, np.random.default_rng(seed), vectors, 0.0):
         din.append(lay.pack_words(b.inputs, b.valid))
         expected_cycles.append(cyc + np.asarray(b.anchors) + latency)
         for k, v in b.expected.items():
             expected.setdefault(k, []).append(np.asarray(v))
-        results += len(b.anchors) * lanes
         cyc += len(b.valid)
     total = cyc + latency + 1
     din_w = np.zeros((total, din[0].shape[1]), np.uint64)
@@ -181,7 +180,7 @@ def cpp_harness(block: str, lanes: int, vectors: int, seed: int):
             raise SystemExit(f"{block}: the C++ harness saw {res['errors']} wrong cycles (first {res['first_error']})")
         return res
 
-    return run, cyc * lanes, results
+    return run, cyc * lanes
 
 
 def _spread(seconds) -> str:
@@ -218,7 +217,7 @@ def main(argv=None) -> int:
         unit = "rows" if block == "bitcounter" else "vectors"
         config = CONFIGS.get(block, {})
         t0 = time.perf_counter()
-        cpp_once, vectors, _ = cpp_harness(block, lanes, args.vectors, args.seed)
+        cpp_once, vectors = cpp_harness(block, lanes, args.vectors, args.seed)
         t_cpp_all = time.perf_counter() - t0
         cpp_tries, tries = [], {io: [] for io in ios}
         for _ in range(args.repeat):   # interleaved: C++, then each cocotb path, so a slow spell hits every side

@@ -20,7 +20,8 @@ from amaranth.hdl import Shape
 
 from model.checks import check_int, check_real
 
-from scripts.sim.contract import MemoryPorts, MemoryResponder, Scoreboard, StreamDriver, StreamMonitor, StreamPorts
+from scripts.sim.contract import (MemoryPorts, MemoryResponder, Scoreboard, StreamDriver, StreamMonitor,
+                                  StreamPorts, random_pattern)
 
 __all__ = ["Stimulus", "Expected", "BlockSpec", "BlockRun", "StreamResult", "random_gaps"]
 
@@ -231,10 +232,7 @@ class BlockRun:
         self.scoreboard = Scoreboard(spec.name, self.expected.outputs, describe=self._describe)
         self._n_out = n_out
         expect_steps = -(-n_out // lanes) if lanes > 1 else n_out
-        out_ready = None
-        if spec.stream.out_ready is not None and out_ready_probability < 1:
-            stalls = rng.random(1 << 16) < out_ready_probability
-            out_ready = lambda t, p=stalls: bool(p[t & 0xFFFF])
+        out_ready = random_pattern(out_ready_probability, rng) if spec.stream.out_ready is not None else None
         self._stalls = out_ready is not None
         self.monitor = StreamMonitor(spec.stream, expect_steps, ready=out_ready, lanes=lanes,
                                      on_result=self._on_result)
@@ -242,10 +240,7 @@ class BlockRun:
         for group, ports in spec.memories.items():
             if group not in stim.memories:
                 raise ValueError(f"{spec.name}: the stimulus has no model for memory port group {group!r}")
-            ready = None
-            if ports.ready is not None and ready_probability < 1:
-                pattern = rng.random(1 << 16) < ready_probability
-                ready = lambda t, p=pattern: bool(p[t & 0xFFFF])
+            ready = random_pattern(ready_probability, rng) if ports.ready is not None else None
             self.responders[group] = MemoryResponder(ports, stim.memories[group], read_latency=read_latency,
                                                      write_latency=write_latency, ready=ready, inject=stim.inject)
         self.agents = [self.driver, *self.responders.values(), self.monitor]

@@ -37,6 +37,7 @@ import numpy as np
 from model.checks import check_choice, check_int
 
 __all__ = ["StreamPorts", "MemoryPorts", "IO", "Agent", "StreamDriver", "StreamMonitor", "MemoryResponder",
+           "random_pattern",
            "Scoreboard", "SimTimeout", "cycle_loop", "AccessCounters", "pack_lanes", "unpack_lanes", "gaps_from_valid"]
 
 
@@ -182,6 +183,20 @@ def gaps_from_valid(valid: Sequence[bool]) -> np.ndarray:
 
 
 # --- stream driver ---------------------------------------------------------------------------------------------
+
+def random_pattern(probability: float, rng: np.random.Generator,
+                   origin: Callable[[], int] | None = None) -> Callable[[int], bool] | None:
+    """A seeded per-cycle on/off pattern (a ``ready`` or ``out_ready`` of a responder or monitor): on with
+    ``probability`` in each cycle; ``None`` (always on) when it is 1. 2^16 draws, made once, are read by the cycle
+    counted from ``origin()`` (default 0), so the pattern depends only on the seed and that cycle, never on how
+    often it is asked."""
+    if probability >= 1:
+        return None
+    on = rng.random(1 << 16) < probability
+    if origin is None:
+        return lambda t: bool(on[t & 0xFFFF])
+    return lambda t: bool(on[(t - origin()) & 0xFFFF])
+
 
 def _pattern(spec, name: str) -> Callable[[int], bool]:
     """A per-cycle on/off pattern: None (always on) or a callable cycle -> bool."""

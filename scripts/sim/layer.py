@@ -17,7 +17,7 @@ from hw.scratchpad import COUNTERS
 from model.stt_ai import pe_array as pa
 from model.stt_ai.dse import GLB_PAPER_BYTES
 from model.stt_ai.glb import GlobalBuffer
-from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes
+from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes, random_pattern
 
 __all__ = ["GLB_ADDR_WIDTH", "GLB_PORTS", "EngineFeeder", "LayerRun", "LayerResult", "engine_for",
            "layer_run_from_params", "PAPER_BANK_BYTES", "DEFAULT_GLB_BYTES", "CXX_OPT"]
@@ -159,10 +159,9 @@ class LayerRun:
         self.glb = GlobalBuffer(words, width, read_latency=glb_read_latency, write_latency=glb_write_latency,
                                 ber=ber, seed=seed)
         self.feeder = EngineFeeder(self.prog)
-        rng = np.random.default_rng(seed)
-        ready = None if glb_ready >= 1 else (lambda t, p=glb_ready: rng.random() < p)
         self.responder = MemoryResponder(GLB_PORTS, self.glb, read_latency=glb_read_latency,
-                                         write_latency=glb_write_latency, ready=ready)
+                                         write_latency=glb_write_latency,
+                                         ready=random_pattern(glb_ready, np.random.default_rng(seed)))
 
     @property
     def agents(self):

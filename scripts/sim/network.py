@@ -21,7 +21,7 @@ from model.stt_ai import pe_array as pa
 from model.stt_ai.dse import GLB_PAPER_BYTES
 from model.stt_ai.glb import BankDevice, GlobalBuffer
 from model.stt_ai.ofmap import ofmap_post_cycles
-from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes
+from scripts.sim.contract import Agent, MemoryPorts, MemoryResponder, pack_lanes, random_pattern
 
 __all__ = ["GLB_ADDR_WIDTH", "GLB_PORTS", "NetworkRun", "Host", "ScheduleMonitor", "accelerator_for",
            "reference_schedule", "pack_descriptor", "network_run_from_params", "DEFAULT_BANK_BYTES"]
@@ -255,8 +255,8 @@ class NetworkRun:
         Probability in (0, 1] that the buffer accepts a request in a cycle (back-pressure; below 1 the array and
         the controller must hold). The pattern is seeded by ``seed`` and starts again at each image.
     seed : int
-        Seed of the error draws and the ready pattern (replayable): image ``i`` of the whole run (``first_index + `` its place here) gets
-        a buffer seeded from ``(seed, i)``.
+        Seed of the error draws and the ready pattern (replayable): image ``i`` of the whole run
+        (``first_index +`` its place here) gets a buffer seeded from ``(seed, i)``.
     first_index : int
         Index of ``images[0]`` in the whole run.
     tau_s : float, optional
@@ -286,10 +286,9 @@ class NetworkRun:
         self.bases = self.plan.allocate(self.glb)
         self.descs = [pack_descriptor(lp.desc) for lp in self.plan.layers]
         self.host = Host(self, images, progress)
-        ready = None
-        if glb_ready < 1:       # one seeded pattern from each image's first cycle: batches do not change the cycles
-            pattern = np.random.default_rng([self.seed, 1 << 32]).random(1 << 16) < glb_ready
-            ready = lambda t, p=pattern: bool(p[(t - self.host._image_start) & 0xFFFF])
+        # the same pattern from each image's first cycle: the batch split does not change an image's cycles
+        ready = random_pattern(glb_ready, np.random.default_rng([self.seed, 1 << 32]),
+                               origin=lambda: self.host._image_start)
         self.responder = MemoryResponder(GLB_PORTS, self.glb, read_latency=glb_read_latency,
                                          write_latency=glb_write_latency, ready=ready)
         self.images = images

@@ -151,8 +151,8 @@ def random_batches(spec, top, rng: np.random.Generator, n: int, gaps: float = 0.
 def batches_for(params: Mapping, spec, top, rng: np.random.Generator) -> Iterator[Batch]:
     """The batches of a job: ``{"kind": "random", "n", "gaps", "batch_cycles"}`` or ``{"generator":
     "module:function", ...}`` (called as ``function(job, spec, top)``). Random batches hold ``2^17`` vectors (at
-    least 2048 cycles; the first a sixteenth, doubling) unless ``batch_cycles`` says otherwise: on the stream path each batch costs the simulator
-    one wake-up of Python, which may wait for the numpy thread to drop the GIL (measured on the 16-lane
+    least 2048 cycles; the first a sixteenth, doubling) unless ``batch_cycles`` says otherwise: on the stream path
+    each batch costs the simulator one wake-up of Python, which may wait for the numpy thread to drop the GIL (measured on the 16-lane
     bitcounter: 6.9-8.0 us per cycle at 8192-cycle batches, 9.9-10.1 at 2048)."""
     job = dict(params["job"])
     if "generator" in job:

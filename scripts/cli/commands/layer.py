@@ -24,8 +24,8 @@ for W, as in PyTorch; ``OH = (H + 2 pad - kh) // stride + 1``. Example::
 
 Ranges: ``--stride`` 1..64, ``--pad`` 0..64, ``--array RxC`` R in 1..16 rows and C in 3..48 MAC columns (a multiple
 of 3), ``--bank-bytes`` 4*C..2^24, ``--glb-read-latency`` and ``--glb-write-latency`` 1..1000 cycles, ``--glb-ready``
-(0, 1], ``--ber`` [0, 1), ``--delta`` (0, 200], ``--retention`` up to 10^6 years, ``--seed`` 0..2^32-1. Every value is checked before
-anything runs or prints. The first Verilator build of an array size takes minutes (later runs reuse it).
+(0, 1], ``--ber`` [0, 1), ``--delta`` (0, 200], ``--retention`` up to 10^6 years, ``--seed`` 0..2^32-1. Every value
+is checked before anything runs or prints. The first Verilator build of an array size takes minutes (later runs reuse it).
 """
 
 from __future__ import annotations

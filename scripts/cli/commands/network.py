@@ -14,8 +14,8 @@ read bit error rate, ``--ultra`` STT-AI Ultra's two banks (the upper half of eve
 bank). ``--array RxC`` counts MACs as ``mram-accel layer`` does (R rows x C MAC columns, C a multiple of 3).
 
 Ranges: ``--images`` 1..540 (the stored test set), ``--array`` R in 1..16 and C in 3..48, ``--delta`` and each ``--ultra``
-value (0, 200], ``--ber`` [0, 1), ``--glb-ready`` (0, 1], ``--seed`` 0..2^32-1, ``--batch`` 1..1000, ``--workers`` 1..256. Every value is
-checked before anything runs. Exit status 1 when no error is injected and a logit differs from the golden.
+value (0, 200], ``--ber`` [0, 1), ``--glb-ready`` (0, 1], ``--seed`` 0..2^32-1, ``--batch`` 1..1000, ``--workers``
+1..256. Every value is checked before anything runs. Exit status 1 when no error is injected and a logit differs from the golden.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def _run(args) -> int:
     try:
         with mapper_for(args.scheduler, workers, serial=serial) as mapper:
             res = run_network(args.model, images, rows=rows, cols=cols, delta=delta, ber=ber, ultra=ultra,
-                              glb_ready=glb_ready, seed=seed, backend=args.backend, batch=batch, mapper=None if serial else mapper,
-                              progress=progress, on_layer=on_layer)
+                              glb_ready=glb_ready, seed=seed, backend=args.backend, batch=batch,
+                              mapper=None if serial else mapper, progress=progress, on_layer=on_layer)
     finally:
         close()
     clean = delta is None and ber == 0 and ultra is None
